@@ -1,0 +1,104 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { CAPSULE_API } from "../tenant/render";
+
+/** Capsule Helm chart version installed by default. */
+export const CAPSULE_CHART_VERSION = "0.14.0";
+
+/** Capsule's published Helm repository. */
+export const CAPSULE_CHART_REPO = "https://projectcapsule.github.io/charts";
+
+/** The group Capsule treats as its users out of the box; kept so human tenant owners keep working. */
+export const CAPSULE_DEFAULT_GROUP = "capsule.clastix.io";
+
+/** The namespace the chart installs Capsule into. */
+export const CAPSULE_NAMESPACE = "capsule-system";
+
+/** A Capsule user entry of `CapsuleConfiguration.spec.users`. */
+export interface CapsuleUser {
+  readonly kind: "User" | "Group" | "ServiceAccount";
+  readonly name: string;
+}
+
+/**
+ * The users Capsule must treat as tenant owners: its default group plus each
+ * tenant reconciler, listed one by one rather than by namespace group, so no
+ * other account in a tenant namespace (e.g. `default`) becomes a Capsule user.
+ */
+export function capsuleUsers(reconcilers: readonly string[]): CapsuleUser[] {
+  const sorted = [...new Set(reconcilers)].sort();
+  return [{ kind: "Group", name: CAPSULE_DEFAULT_GROUP }, ...sorted.map((name) => ({ kind: "ServiceAccount" as const, name }))];
+}
+
+/** Arguments of {@link Capsule}. */
+export interface CapsuleArgs {
+  /** Install Capsule with its Helm chart. Default false: Capsule is already there. */
+  readonly install?: boolean;
+  /** Chart version when installing. Default {@link CAPSULE_CHART_VERSION}. */
+  readonly version?: string;
+  /** Local chart directory or archive to install instead of the published chart (air-gapped clusters). */
+  readonly chart?: string;
+  /** Extra chart values, merged over ours. */
+  readonly values?: Record<string, unknown>;
+  /** Tenant reconcilers (`system:serviceaccount:<ns>:<name>`), e.g. `Tenant.reconciler` of each tenant. */
+  readonly reconcilers: readonly string[];
+}
+
+/**
+ * Capsule for the platform: optionally installed from its chart, and the one
+ * cluster-wide `CapsuleConfiguration` admitting every tenant reconciler as a
+ * Capsule user. The configuration is applied as a server-side-apply patch
+ * owning only `spec.users`, so it coexists with the chart's other settings and
+ * `pulumi destroy` gives the fields back instead of deleting Capsule's config.
+ */
+export class Capsule extends pulumi.ComponentResource {
+  /** The Helm release, when installed. */
+  public readonly release?: k8s.helm.v3.Release;
+  /** The users admitted. */
+  public readonly users: readonly CapsuleUser[];
+
+  constructor(name: string, args: CapsuleArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("flux-capsule:index:Capsule", name, {}, opts);
+    const bad = args.reconcilers.filter((r) => !/^system:serviceaccount:[a-z0-9-]+:[a-z0-9.-]+$/.test(r));
+    if (bad.length > 0) {
+      throw new pulumi.ResourceError(`Capsule "${name}": reconcilers must be system:serviceaccount:<namespace>:<name>, got ${bad.join(", ")}`, this);
+    }
+    this.users = capsuleUsers(args.reconcilers);
+
+    if (args.install) {
+      // cert-manager is not assumed: the chart's own TLS controller makes the webhook certificates.
+      const values = {
+        certManager: { generateCertificates: false },
+        tls: { create: true, enableController: true },
+        manager: { options: { users: this.users } },
+        ...(args.values ?? {}),
+      };
+      this.release = new k8s.helm.v3.Release(
+        `${name}-chart`,
+        {
+          chart: args.chart ?? "capsule",
+          version: args.chart ? undefined : (args.version ?? CAPSULE_CHART_VERSION),
+          repositoryOpts: args.chart ? undefined : { repo: CAPSULE_CHART_REPO },
+          namespace: CAPSULE_NAMESPACE,
+          createNamespace: true,
+          values,
+        },
+        { parent: this },
+      );
+    }
+
+    new k8s.apiextensions.CustomResourcePatch(
+      `${name}-configuration`,
+      {
+        apiVersion: CAPSULE_API,
+        kind: "CapsuleConfiguration",
+        // The chart (or an operator) may own the list too; the platform's view of
+        // who is a tenant owner wins.
+        metadata: { name: "default", annotations: { "pulumi.com/patchForce": "true" } },
+        spec: { users: this.users },
+      },
+      { parent: this, dependsOn: this.release ? [this.release] : [] },
+    );
+    this.registerOutputs({ users: this.users });
+  }
+}

@@ -1,0 +1,102 @@
+import * as github from "@pulumi/github";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { GITHUB_KNOWN_HOSTS } from "./known-hosts";
+import { dns1123LabelProblem } from "../validation";
+
+/** Key algorithms Flux can use for SSH: ECDSA P-384 (Flux's default) or ED25519. */
+export type KeyAlgorithm = "ecdsa-p384" | "ed25519";
+
+/** The key algorithms, for validation. */
+export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = ["ecdsa-p384", "ed25519"];
+
+/** Arguments of {@link DeployKey}. */
+export interface DeployKeyArgs {
+  /** Repository (name, under the GitHub provider's owner) the key gives read access to. */
+  readonly repository: pulumi.Input<string>;
+  /** Deploy key title; GitHub requires it to be unique per repository. */
+  readonly title: pulumi.Input<string>;
+  /** Key algorithm. Default `ecdsa-p384`. */
+  readonly algorithm?: KeyAlgorithm;
+  /** Namespace of the Secret holding the key. Pass the namespace's output so the Secret waits for it. */
+  readonly secretNamespace: pulumi.Input<string>;
+  /** Name of the Secret holding the key; a DNS-1123 label. */
+  readonly secretName: string;
+  /** `known_hosts` lines for the Git host. Default: GitHub's published host keys. */
+  readonly knownHosts?: pulumi.Input<string>;
+}
+
+/**
+ * An SSH key pair whose public half is a **read-only** deploy key on a GitHub
+ * repository and whose private half is a Flux Git Secret (`identity`,
+ * `identity.pub`, `known_hosts`) in the cluster. The key never leaves Pulumi's
+ * encrypted state and the Secret. There is no read-write option: Flux only
+ * reads, and a leaked key must not be able to push.
+ */
+export class DeployKey extends pulumi.ComponentResource {
+  /** The public key in authorized_keys form (`ecdsa-sha2-nistp384 AAAA...`), as registered on GitHub. */
+  public readonly publicKey: pulumi.Output<string>;
+  /** The private key in OpenSSH form. Secret. */
+  public readonly privateKey: pulumi.Output<string>;
+  /** SHA-256 fingerprint of the public key, for finding it in GitHub's UI. */
+  public readonly fingerprint: pulumi.Output<string>;
+  /** GitHub's id of the deploy key, `<repository>:<id>`. */
+  public readonly deployKeyId: pulumi.Output<string>;
+  /** Name of the Secret holding the key. */
+  public readonly secretName: pulumi.Output<string>;
+
+  constructor(name: string, args: DeployKeyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("flux-capsule:index:DeployKey", name, {}, opts);
+    const problem = dns1123LabelProblem(args.secretName);
+    if (problem) throw new pulumi.ResourceError(`DeployKey "${name}": secretName ${problem}`, this);
+    const algorithm = args.algorithm ?? "ecdsa-p384";
+    if (!KEY_ALGORITHMS.includes(algorithm)) {
+      throw new pulumi.ResourceError(`DeployKey "${name}": algorithm "${algorithm}" is not one of ${KEY_ALGORITHMS.join(", ")}`, this);
+    }
+
+    const key = new tls.PrivateKey(
+      `${name}-key`,
+      algorithm === "ed25519" ? { algorithm: "ED25519" } : { algorithm: "ECDSA", ecdsaCurve: "P384" },
+      { parent: this },
+    );
+    // GitHub stores the key without comment or newline; registering and
+    // storing exactly that form keeps refreshes free of spurious diffs.
+    const publicKey = key.publicKeyOpenssh.apply((k) => k.trim());
+
+    const deployKey = new github.RepositoryDeployKey(
+      `${name}-deploy-key`,
+      { repository: args.repository, title: args.title, key: publicKey, readOnly: true },
+      // Every field forces replacement and titles are unique per repository:
+      // the old key must go before the new one can take its title.
+      { parent: this, deleteBeforeReplace: true },
+    );
+
+    const secret = new k8s.core.v1.Secret(
+      `${name}-secret`,
+      {
+        metadata: { name: args.secretName, namespace: args.secretNamespace },
+        type: "Opaque",
+        stringData: {
+          identity: pulumi.secret(key.privateKeyOpenssh),
+          "identity.pub": publicKey,
+          known_hosts: args.knownHosts ?? GITHUB_KNOWN_HOSTS,
+        },
+      },
+      { parent: this },
+    );
+
+    this.publicKey = publicKey;
+    this.privateKey = pulumi.secret(key.privateKeyOpenssh);
+    this.fingerprint = key.publicKeyFingerprintSha256;
+    this.deployKeyId = deployKey.id;
+    this.secretName = secret.metadata.name;
+    this.registerOutputs({
+      publicKey: this.publicKey,
+      privateKey: this.privateKey,
+      fingerprint: this.fingerprint,
+      deployKeyId: this.deployKeyId,
+      secretName: this.secretName,
+    });
+  }
+}

@@ -1,0 +1,202 @@
+import * as github from "@pulumi/github";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { DeployKey, KeyAlgorithm, KEY_ALGORITHMS } from "../deploy-key/deploy-key";
+import { isCustomObject, kubeResource, objectKey } from "../kube";
+import { dns1123LabelProblem, fluxVersionProblem, normaliseRepoPath, repoPathProblem } from "../validation";
+import { FLUX_NAMESPACE, isCrd } from "./manifests";
+import { componentsProblem, FluxRender, renderFlux } from "./render";
+import { sshRepoUrl, SYNC_NAME } from "./repo-files";
+
+/** Arguments of {@link FluxBootstrap}. */
+export interface FluxBootstrapArgs {
+  /** Flux release tag, `vX.Y.Z`; it names the commit and the `gotk-components.yaml` header. */
+  readonly version: string;
+  /** The release's `install.yaml` text; {@link loadFluxManifests} reads it from a URL or file. */
+  readonly manifests: string;
+  /** Where `manifests` came from, quoted in errors. Default `install.yaml`. */
+  readonly manifestsSource?: string;
+  /** GitHub owner (organisation or user) of the platform repository. */
+  readonly owner: string;
+  /** Platform repository name, under `owner`. */
+  readonly repository: string;
+  /** Branch Flux reconciles and the files are committed to. Default `main`. */
+  readonly branch?: string;
+  /** Repository path of this cluster's configuration, e.g. `clusters/dev`. */
+  readonly path: string;
+  /** Controllers beyond the default four: `image-reflector-controller`, `image-automation-controller`. */
+  readonly componentsExtra?: readonly string[];
+  /** Deploy key algorithm. Default `ecdsa-p384`, as `flux bootstrap`. */
+  readonly keyAlgorithm?: KeyAlgorithm;
+  /** Multi-tenancy lockdown (no cross-namespace refs, no remote bases, default account). Default true. */
+  readonly lockdown?: boolean;
+  /** Account that tenant objects without `serviceAccountName` impersonate under lockdown. Default `default`, which has no permissions. */
+  readonly defaultServiceAccount?: string;
+  /** Registry replacing `ghcr.io/fluxcd` in controller images. */
+  readonly registry?: string;
+  /** Tolerations added to every controller pod. */
+  readonly tolerations?: readonly Record<string, unknown>[];
+  /** Keep Flux's NetworkPolicies. Default true. */
+  readonly networkPolicy?: boolean;
+  /** SSH host (and `:port`) of the Git server in the sync URL. Default `github.com`. */
+  readonly sshHost?: string;
+  /** `known_hosts` for the Git host. Default: GitHub's published host keys. */
+  readonly knownHosts?: string;
+  /** Deploy key title. Default `flux-system <project>/<stack> <path>`, unique per stack and path. */
+  readonly deployKeyTitle?: string;
+}
+
+/**
+ * Flux bootstrapped the way `flux bootstrap github` does it, as Pulumi
+ * resources: the controllers and CRDs applied to the cluster, the same
+ * manifests committed to `<path>/flux-system/` in the platform repository, a
+ * read-only deploy key, and the `flux-system` sync objects. With lockdown
+ * (the default) the controllers refuse cross-namespace references and remote
+ * bases and impersonate a powerless account for tenants, while flux-system
+ * itself reconciles as the privileged `kustomize-controller`.
+ *
+ * Give it the cluster's Kubernetes provider through `providers`/`provider`.
+ */
+export class FluxBootstrap extends pulumi.ComponentResource {
+  /** The namespace Flux runs in (`flux-system`), resolved once it exists. */
+  public readonly namespace: pulumi.Output<string>;
+  /** The CRDs Flux installs; depend on them before creating Flux objects. */
+  public readonly crds: pulumi.Resource[];
+  /** The controllers deployed, e.g. `source-controller`. */
+  public readonly components: readonly string[];
+  /** The platform deploy key. */
+  public readonly deployKey: DeployKey;
+  /** The public key registered on the platform repository. */
+  public readonly publicKey: pulumi.Output<string>;
+  /** Commit SHAs of the three repository files, by file name. */
+  public readonly commits: pulumi.Output<Record<string, string>>;
+  /** The sync URL Flux pulls from. */
+  public readonly url: string;
+
+  constructor(name: string, args: FluxBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("flux-capsule:index:FluxBootstrap", name, {}, opts);
+    const render = this.validateAndRender(name, args);
+    const branch = args.branch ?? "main";
+    const repoDir = [normaliseRepoPath(args.path), "flux-system"].filter((p) => p !== "").join("/");
+
+    // Order: Namespace, then CRDs and the rest; namespaced objects wait for the
+    // Namespace and custom objects for their CRDs, so a preview against an
+    // empty cluster plans every object.
+    const nsObject = render.objects.find((o) => o.kind === "Namespace" && o.metadata.name === FLUX_NAMESPACE);
+    const namespace = nsObject
+      ? (kubeResource(`${name}-${objectKey(nsObject)}`, nsObject, { parent: this }) as k8s.core.v1.Namespace)
+      : undefined;
+    const crds = render.objects
+      .filter(isCrd)
+      .map((o) => kubeResource(`${name}-${objectKey(o)}`, o, { parent: this }));
+    for (const o of render.objects) {
+      if (o === nsObject || isCrd(o)) continue;
+      const dependsOn = o.metadata.namespace && namespace ? [namespace] : [];
+      kubeResource(`${name}-${objectKey(o)}`, o, { parent: this, dependsOn: isCustomObject(o) ? [...dependsOn, ...crds] : dependsOn });
+    }
+    const namespaceName = namespace ? namespace.metadata.name : pulumi.output(FLUX_NAMESPACE);
+
+    this.deployKey = new DeployKey(
+      `${name}-deploy-key`,
+      {
+        repository: args.repository,
+        title: args.deployKeyTitle ?? `flux-system ${pulumi.getProject()}/${pulumi.getStack()} ${normaliseRepoPath(args.path) || "/"}`,
+        algorithm: args.keyAlgorithm,
+        secretNamespace: namespaceName,
+        secretName: SYNC_NAME,
+        knownHosts: args.knownHosts,
+      },
+      { parent: this },
+    );
+
+    // One commit per file, in sequence: parallel writes to one branch race on
+    // its head and GitHub answers 409.
+    const fileSpecs: [string, string][] = [
+      ["gotk-components.yaml", `Add Flux ${args.version} component manifests`],
+      ["gotk-sync.yaml", "Add Flux sync manifests"],
+      ["kustomization.yaml", "Add Flux sync manifests"],
+    ];
+    const files: github.RepositoryFile[] = [];
+    for (const [file, message] of fileSpecs) {
+      files.push(new github.RepositoryFile(
+        `${name}-${file.replace(/\.yaml$/, "")}`,
+        {
+          repository: args.repository,
+          branch,
+          file: `${repoDir}/${file}`,
+          content: render.files[file as keyof FluxRender["files"]],
+          commitMessage: message,
+          overwriteOnCreate: true,
+        },
+        { parent: this, dependsOn: files.slice(-1) },
+      ));
+    }
+
+    const [sourceObject, kustomizationObject] = render.sync;
+    const source = kubeResource(`${name}-sync-source`, sourceObject, {
+      parent: this,
+      dependsOn: [...crds, this.deployKey, ...(namespace ? [namespace] : [])],
+    });
+    kubeResource(`${name}-sync`, kustomizationObject, {
+      parent: this,
+      dependsOn: [...crds, source, ...files, ...(namespace ? [namespace] : [])],
+    });
+
+    this.namespace = namespaceName;
+    this.crds = crds;
+    this.components = render.components;
+    this.publicKey = this.deployKey.publicKey;
+    this.url = sourceObject.spec ? String((sourceObject.spec as Record<string, unknown>).url) : "";
+    this.commits = pulumi
+      .all(files.map((f) => f.commitSha))
+      .apply((shas) => Object.fromEntries(fileSpecs.map(([file], i) => [file, shas[i] ?? ""])));
+    this.registerOutputs({
+      namespace: this.namespace,
+      components: this.components,
+      publicKey: this.publicKey,
+      commits: this.commits,
+      url: this.url,
+    });
+  }
+
+  private validateAndRender(name: string, args: FluxBootstrapArgs): FluxRender {
+    const fail = (problem: string) => new pulumi.ResourceError(`FluxBootstrap "${name}": ${problem}`, this);
+    const problems = [
+      withField("version", fluxVersionProblem(args.version)),
+      withField("path", repoPathProblem(args.path)),
+      withField("componentsExtra", componentsProblem(args.componentsExtra ?? [])),
+      withField("repository", args.repository.trim() === "" ? "must not be empty" : undefined),
+      withField("owner", args.owner.trim() === "" ? "must not be empty" : undefined),
+      withField("branch", args.branch !== undefined && args.branch.trim() === "" ? "must not be empty" : undefined),
+      withField("defaultServiceAccount", args.defaultServiceAccount === undefined ? undefined : dns1123LabelProblem(args.defaultServiceAccount)),
+      withField("keyAlgorithm", args.keyAlgorithm === undefined || KEY_ALGORITHMS.includes(args.keyAlgorithm)
+        ? undefined : `"${args.keyAlgorithm}" is not one of ${KEY_ALGORITHMS.join(", ")}`),
+    ].filter((p): p is string => p !== undefined);
+    if (problems.length > 0) throw fail(problems.join("; "));
+    try {
+      return renderFlux({
+        version: args.version,
+        manifests: args.manifests,
+        manifestsSource: args.manifestsSource ?? "install.yaml",
+        componentsExtra: args.componentsExtra,
+        lockdown: args.lockdown ?? true,
+        defaultServiceAccount: args.defaultServiceAccount ?? "default",
+        registry: args.registry,
+        tolerations: args.tolerations,
+        networkPolicy: args.networkPolicy,
+        sync: {
+          url: sshRepoUrl(args.sshHost ?? "github.com", args.owner, args.repository),
+          branch: args.branch ?? "main",
+          path: args.path,
+          secretName: SYNC_NAME,
+        },
+      });
+    } catch (err) {
+      throw fail((err as Error).message);
+    }
+  }
+}
+
+function withField(field: string, problem: string | undefined): string | undefined {
+  return problem === undefined ? undefined : `${field} ${problem}`;
+}

@@ -1,0 +1,53 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { KubeObject, ManifestError } from "./flux/manifests";
+
+// `never` args: every typed class accepts a parsed object at run time; the
+// table only needs to know each entry constructs a resource.
+type KubeConstructor = new (name: string, args: never, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource;
+
+/**
+ * The built-in kinds Flux's manifests use, mapped to their typed Pulumi
+ * classes so the engine diffs them with the real schema. Objects of API
+ * groups outside Kubernetes' own go through CustomResource.
+ */
+const BUILT_IN: Record<string, KubeConstructor> = {
+  "v1/Namespace": k8s.core.v1.Namespace,
+  "v1/ServiceAccount": k8s.core.v1.ServiceAccount,
+  "v1/Service": k8s.core.v1.Service,
+  "v1/ConfigMap": k8s.core.v1.ConfigMap,
+  "v1/Secret": k8s.core.v1.Secret,
+  "v1/ResourceQuota": k8s.core.v1.ResourceQuota,
+  "v1/LimitRange": k8s.core.v1.LimitRange,
+  "apps/v1/Deployment": k8s.apps.v1.Deployment,
+  "rbac.authorization.k8s.io/v1/ClusterRole": k8s.rbac.v1.ClusterRole,
+  "rbac.authorization.k8s.io/v1/ClusterRoleBinding": k8s.rbac.v1.ClusterRoleBinding,
+  "rbac.authorization.k8s.io/v1/Role": k8s.rbac.v1.Role,
+  "rbac.authorization.k8s.io/v1/RoleBinding": k8s.rbac.v1.RoleBinding,
+  "networking.k8s.io/v1/NetworkPolicy": k8s.networking.v1.NetworkPolicy,
+  "apiextensions.k8s.io/v1/CustomResourceDefinition": k8s.apiextensions.v1.CustomResourceDefinition,
+  "policy/v1/PodDisruptionBudget": k8s.policy.v1.PodDisruptionBudget,
+};
+
+/** True for objects of an API group outside Kubernetes' own (they need a CRD first). */
+export function isCustomObject(o: KubeObject): boolean {
+  const group = o.apiVersion.includes("/") ? o.apiVersion.split("/")[0]! : "";
+  return group.includes(".") && !group.endsWith(".k8s.io");
+}
+
+/** A stable, readable key for an object: `deployment-flux-system-source-controller`. */
+export function objectKey(o: KubeObject): string {
+  const ns = o.metadata.namespace ? `${o.metadata.namespace}-` : "";
+  return `${o.kind.toLowerCase()}-${ns}${o.metadata.name}`;
+}
+
+/** Registers `object` with its typed class (built-in kinds) or as a CustomResource. */
+export function kubeResource(name: string, object: KubeObject, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
+  const typed = BUILT_IN[`${object.apiVersion}/${object.kind}`];
+  if (typed) return new typed(name, object as never, opts);
+  if (!isCustomObject(object)) {
+    throw new ManifestError(`${object.apiVersion} ${object.kind} "${object.metadata.name}" is a built-in kind ` +
+      "this package does not map yet; add it to BUILT_IN in components/kube.ts");
+  }
+  return new k8s.apiextensions.CustomResource(name, object, opts);
+}

@@ -1,0 +1,132 @@
+import * as k8s from "@pulumi/kubernetes";
+import { KubeObject } from "../flux/manifests";
+import { normaliseRepoPath } from "../validation";
+
+/** How tenants are isolated: per tenant by Capsule, or per namespace by Flux and RBAC alone. */
+export type TenancyMode = "capsule" | "namespace";
+
+/** The tenancy modes, for validation. */
+export const TENANCY_MODES: readonly TenancyMode[] = ["capsule", "namespace"];
+
+/** The ClusterRole tenant reconcilers get in their namespaces: full control of a namespace, no cluster rights. */
+export const TENANT_ROLE = "admin";
+
+/** Label Flux's `flux create tenant` puts on a tenant's namespaces. */
+export const FLUX_TENANT_LABEL = "toolkit.fluxcd.io/tenant";
+
+/** Label Capsule uses to name a namespace's tenant. */
+export const CAPSULE_TENANT_LABEL = "capsule.clastix.io/tenant";
+
+/** Capsule's API version for Tenant and CapsuleConfiguration. */
+export const CAPSULE_API = "capsule.clastix.io/v1beta2";
+
+/** The object names derived from a tenant name; each must be a DNS-1123 label. */
+export interface TenantNames {
+  /** The reconciler ServiceAccount Flux impersonates, in every tenant namespace. */
+  readonly serviceAccount: string;
+  /** RoleBinding granting the reconciler {@link TENANT_ROLE} (namespace mode). */
+  readonly roleBinding: string;
+  /** Secret with the tenant's deploy key, in the home namespace. */
+  readonly secret: string;
+  /** GitRepository and Kustomization of the tenant, in the home namespace. */
+  readonly sync: string;
+}
+
+/** The names of a tenant's objects. */
+export function tenantNames(tenant: string): TenantNames {
+  return {
+    serviceAccount: tenant,
+    roleBinding: `${tenant}-reconciler`,
+    secret: `${tenant}-deploy-key`,
+    sync: tenant,
+  };
+}
+
+/** `system:serviceaccount:<ns>:<name>`: how Kubernetes and Capsule name a ServiceAccount user. */
+export function serviceAccountUser(namespace: string, name: string): string {
+  return `system:serviceaccount:${namespace}:${name}`;
+}
+
+/** What a tenant reconciles: its repository, branch and path. */
+export interface TenantSource {
+  /** SSH URL of the tenant's repository. */
+  readonly url: string;
+  /** Branch to reconcile. */
+  readonly branch: string;
+  /** Path inside the repository. */
+  readonly path: string;
+}
+
+/**
+ * The tenant's GitRepository and Kustomization, both in its home namespace:
+ * the Kustomization names the source in its own namespace and impersonates the
+ * tenant's reconciler, so the lockdown and RBAC (or Capsule) bound everything
+ * the tenant's repository can do.
+ */
+export function tenantSyncObjects(tenant: string, home: string, source: TenantSource): [KubeObject, KubeObject] {
+  const names = tenantNames(tenant);
+  const path = normaliseRepoPath(source.path);
+  return [
+    {
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "GitRepository",
+      metadata: { name: names.sync, namespace: home },
+      spec: {
+        interval: "1m0s",
+        ref: { branch: source.branch },
+        secretRef: { name: names.secret },
+        url: source.url,
+      },
+    },
+    {
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      metadata: { name: names.sync, namespace: home },
+      spec: {
+        interval: "5m0s",
+        path: path === "" ? "./" : `./${path}`,
+        prune: true,
+        serviceAccountName: names.serviceAccount,
+        sourceRef: { kind: "GitRepository", name: names.sync },
+      },
+    },
+  ];
+}
+
+/**
+ * A Capsule Tenant owned by the tenant's reconciler ServiceAccount. Owners
+ * get `admin` (never cluster-admin) and Capsule's namespace deleter role in
+ * every namespace of the tenant; `namespaceQuota` caps how many it may have.
+ */
+export function capsuleTenantObject(tenant: string, home: string, namespaceQuota?: number): KubeObject {
+  const spec: Record<string, unknown> = {
+    owners: [
+      {
+        kind: "ServiceAccount",
+        name: serviceAccountUser(home, tenantNames(tenant).serviceAccount),
+        clusterRoles: [TENANT_ROLE, "capsule-namespace-deleter"],
+      },
+    ],
+  };
+  if (namespaceQuota !== undefined) spec.namespaceOptions = { quota: namespaceQuota };
+  return { apiVersion: CAPSULE_API, kind: "Tenant", metadata: { name: tenant }, spec };
+}
+
+/**
+ * Namespace-mode RoleBinding in `namespace`: the home reconciler (which runs
+ * the tenant's Kustomization) and the namespace's own reconciler (for tenant
+ * Flux objects living there) get {@link TENANT_ROLE}.
+ */
+export function reconcilerRoleBinding(tenant: string, home: string, namespace: string): k8s.types.input.rbac.v1.RoleBinding & { metadata: { name: string; namespace: string } } {
+  const names = tenantNames(tenant);
+  const subjects = [home, namespace]
+    .filter((ns, i, all) => all.indexOf(ns) === i)
+    .map((ns) => ({ kind: "ServiceAccount", name: names.serviceAccount, namespace: ns }));
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: names.roleBinding, namespace, labels: { [FLUX_TENANT_LABEL]: tenant } },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: TENANT_ROLE },
+    subjects,
+  };
+}

@@ -1,0 +1,163 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { DeployKey, KeyAlgorithm } from "../deploy-key/deploy-key";
+import { sshRepoUrl } from "../flux/repo-files";
+import { kubeResource } from "../kube";
+import {
+  CAPSULE_API,
+  CAPSULE_TENANT_LABEL,
+  capsuleTenantObject,
+  FLUX_TENANT_LABEL,
+  reconcilerRoleBinding,
+  serviceAccountUser,
+  TenancyMode,
+  TENANCY_MODES,
+  TenantNames,
+  tenantNames,
+  tenantSyncObjects,
+} from "./render";
+import { tenantProblems } from "./validate";
+
+/** Arguments of {@link Tenant}. */
+export interface TenantArgs {
+  /** Tenant name (DNS-1123 label, at most 52 characters). Default: the resource name. */
+  readonly tenantName?: string;
+  /** Isolation: `capsule` (per tenant, needs Capsule) or `namespace` (per namespace, Flux + RBAC only). */
+  readonly mode: TenancyMode;
+  /** Namespaces the tenant starts with; at least one. The first is its home: reconciler, key and sync objects live there. */
+  readonly namespaces: readonly string[];
+  /** GitHub owner of the tenant's repository. */
+  readonly owner: string;
+  /** Tenant repository name under `owner`; it gets the tenant's own read-only deploy key. */
+  readonly repository: string;
+  /** Branch to reconcile. Default: the tenant name. */
+  readonly branch?: string;
+  /** Path in the repository. Default `./`. */
+  readonly path?: string;
+  /** Most namespaces the tenant may own (capsule mode). Default: unlimited. */
+  readonly namespaceQuota?: number;
+  /** Deploy key algorithm. Default `ecdsa-p384`. */
+  readonly keyAlgorithm?: KeyAlgorithm;
+  /** SSH host (and `:port`) of the Git server. Default `github.com`. */
+  readonly sshHost?: string;
+  /** `known_hosts` for the Git host. Default: GitHub's published host keys. */
+  readonly knownHosts?: string;
+  /** Deploy key title. Default `tenant <name> <project>/<stack>`. */
+  readonly deployKeyTitle?: string;
+  /**
+   * What the tenant's Flux and Capsule objects must wait for: typically
+   * `FluxBootstrap.crds` and the {@link Capsule} component.
+   */
+  readonly dependsOn?: pulumi.Resource[];
+}
+
+/**
+ * One tenant of the platform: its namespaces, the reconciler ServiceAccount
+ * Flux impersonates for it, least-privilege access (Capsule ownership or
+ * `admin` RoleBindings, never cluster-admin), its own read-only deploy key,
+ * and a GitRepository + Kustomization reconciling its branch as that account.
+ */
+export class Tenant extends pulumi.ComponentResource {
+  /** The tenant name. */
+  public readonly tenantName: string;
+  /** The home namespace. */
+  public readonly home: string;
+  /** Names of the tenant's objects. */
+  public readonly names: TenantNames;
+  /** The reconciler as a Kubernetes user name, `system:serviceaccount:<home>:<name>`. */
+  public readonly reconciler: string;
+  /** The tenant's namespaces, resolved once created. */
+  public readonly namespaces: pulumi.Output<string[]>;
+  /** The tenant's deploy key. */
+  public readonly deployKey: DeployKey;
+
+  constructor(name: string, args: TenantArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("flux-capsule:index:Tenant", name, {}, opts);
+    const tenant = args.tenantName ?? name;
+    const problems = TENANCY_MODES.includes(args.mode)
+      ? tenantProblems({ ...args, name: tenant }, args.mode)
+      : [`mode "${args.mode}" is not one of ${TENANCY_MODES.join(", ")}`];
+    if (problems.length > 0) throw new pulumi.ResourceError(`Tenant "${tenant}": ${problems.join("; ")}`, this);
+
+    const names = tenantNames(tenant);
+    const home = args.namespaces[0]!;
+    const after = args.dependsOn ?? [];
+
+    // Capsule mode: the Tenant comes first, and each namespace points at it
+    // through an ownerReference. Capsule ignores the tenant label when a
+    // cluster admin sets it, so the reference is what places the namespace.
+    const capsuleTenant = args.mode === "capsule"
+      ? kubeResource(`${name}-capsule-tenant`, capsuleTenantObject(tenant, home, args.namespaceQuota), { parent: this, dependsOn: after })
+      : undefined;
+    const capsuleUid = capsuleTenant ? (capsuleTenant as k8s.apiextensions.CustomResource).metadata.uid : undefined;
+
+    const namespaces = new Map<string, k8s.core.v1.Namespace>();
+    for (const ns of args.namespaces) {
+      namespaces.set(ns, new k8s.core.v1.Namespace(
+        `${name}-ns-${ns}`,
+        {
+          metadata: {
+            name: ns,
+            labels: args.mode === "capsule" ? { [CAPSULE_TENANT_LABEL]: tenant } : { [FLUX_TENANT_LABEL]: tenant },
+            ownerReferences: capsuleUid
+              ? [{ apiVersion: CAPSULE_API, kind: "Tenant", name: tenant, uid: capsuleUid, controller: true, blockOwnerDeletion: true }]
+              : undefined,
+          },
+        },
+        { parent: this },
+      ));
+    }
+    const nsName = (ns: string) => namespaces.get(ns)!.metadata.name;
+
+    // The reconciler lives in the home namespace (capsule mode: the tenant
+    // owner) or in every namespace (namespace mode, as `flux create tenant`),
+    // so tenant Flux objects anywhere can name a local account.
+    const accountNamespaces = args.mode === "capsule" ? [home] : args.namespaces;
+    const access: pulumi.Resource[] = [];
+    for (const ns of accountNamespaces) {
+      access.push(new k8s.core.v1.ServiceAccount(
+        `${name}-sa-${ns}`,
+        { metadata: { name: names.serviceAccount, namespace: nsName(ns), labels: { [FLUX_TENANT_LABEL]: tenant } } },
+        { parent: this },
+      ));
+    }
+    if (args.mode === "namespace") {
+      for (const ns of args.namespaces) {
+        const binding = reconcilerRoleBinding(tenant, home, ns);
+        access.push(new k8s.rbac.v1.RoleBinding(
+          `${name}-rb-${ns}`,
+          { ...binding, metadata: { ...binding.metadata, namespace: nsName(ns) } },
+          { parent: this },
+        ));
+      }
+    }
+
+    this.deployKey = new DeployKey(
+      `${name}-deploy-key`,
+      {
+        repository: args.repository,
+        title: args.deployKeyTitle ?? `tenant ${tenant} ${pulumi.getProject()}/${pulumi.getStack()}`,
+        algorithm: args.keyAlgorithm,
+        secretNamespace: nsName(home),
+        secretName: names.secret,
+        knownHosts: args.knownHosts,
+      },
+      { parent: this },
+    );
+
+    const [sourceObject, kustomizationObject] = tenantSyncObjects(tenant, home, {
+      url: sshRepoUrl(args.sshHost ?? "github.com", args.owner, args.repository),
+      branch: args.branch ?? tenant,
+      path: args.path ?? "./",
+    });
+    const source = kubeResource(`${name}-source`, sourceObject, { parent: this, dependsOn: [...after, namespaces.get(home)!, this.deployKey] });
+    kubeResource(`${name}-sync`, kustomizationObject, { parent: this, dependsOn: [...after, source, ...access, ...(capsuleTenant ? [capsuleTenant] : [])] });
+
+    this.tenantName = tenant;
+    this.home = home;
+    this.names = names;
+    this.reconciler = serviceAccountUser(home, names.serviceAccount);
+    this.namespaces = pulumi.all([...namespaces.values()].map((n) => n.metadata.name));
+    this.registerOutputs({ tenantName: tenant, home, reconciler: this.reconciler, namespaces: this.namespaces });
+  }
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the project's pinned tools from Go modules into ~/.cache/flux-capsule
+# (override with FLUX_CAPSULE_CACHE) and prints a PATH line for them.
+#
+#   bash lab/toolchain/build.sh unit   actionlint (for `npm test`)
+#   bash lab/toolchain/build.sh lab    + pulumi, its providers, Kubernetes, etcd, kwok
+#
+# Each tool is built once per version; a warm run only checks stamps.
+# Output: `export PATH=<dirs>:$PATH` on stdout; progress and timings on stderr.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+
+group=${1:-unit}
+case "$group" in
+  unit) scripts=(actionlint) ;;
+  lab) scripts=(actionlint pulumi kube) ;;
+  *) echo "usage: $0 unit|lab" >&2; exit 2 ;;
+esac
+
+start=$(date +%s)
+dirs=()
+for s in "${scripts[@]}"; do
+  t0=$(date +%s)
+  while IFS= read -r d; do [ -n "$d" ] && dirs+=("$d"); done < <(bash "$here/$s.sh")
+  log "stage $s: $(( $(date +%s) - t0 ))s"
+done
+log "toolchain ($group): $(( $(date +%s) - start ))s"
+joined=$(IFS=:; echo "${dirs[*]}")
+echo "export PATH=$joined:\$PATH"

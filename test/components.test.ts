@@ -1,0 +1,76 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import { FIXTURE } from "./harness";
+import { promiseOf, settle, useMocks } from "./mocks";
+
+// The components as a library user meets them: constructed directly, with
+// their own validation (no stack config in front of them).
+describe("components used directly", () => {
+  it("DeployKey: the private key output is secret, the public key is not", async () => {
+    const mocks = await useMocks();
+    const { DeployKey } = await import("../components");
+    const key = new DeployKey("k", { repository: "r", title: "t", secretNamespace: "ns", secretName: "git" });
+    assert.equal(await pulumi.isSecret(key.privateKey), true);
+    assert.equal(await pulumi.isSecret(key.publicKey), false);
+    assert.match(await promiseOf(key.privateKey), /OPENSSH PRIVATE KEY/);
+    await settle(mocks);
+    assert.equal(mocks.one("github:index/repositoryDeployKey:RepositoryDeployKey", "k-deploy-key").inputs.readOnly, true);
+  });
+
+  it("DeployKey rejects a secret name that is not a DNS-1123 label", async () => {
+    await useMocks();
+    const { DeployKey } = await import("../components");
+    assert.throws(() => new DeployKey("k", { repository: "r", title: "t", secretNamespace: "ns", secretName: "Git_Key" }),
+      /DeployKey "k": secretName "Git_Key" is not a DNS-1123 label/);
+  });
+
+  it("FluxBootstrap names each bad argument", async () => {
+    await useMocks();
+    const { FluxBootstrap } = await import("../components");
+    const manifests = fs.readFileSync(FIXTURE, "utf8");
+    assert.throws(
+      () => new FluxBootstrap("flux", { version: "2.7.5", manifests, owner: "acme", repository: "fleet", path: "../x", componentsExtra: ["bogus"] }),
+      (err: Error) => {
+        assert.equal(err.message.split("\n")[0], 'FluxBootstrap "flux": version "2.7.5" is not a Flux release tag; use the form vX.Y.Z, e.g. v2.7.5; ' +
+          "path \"../x\" must not contain '..' or empty segments; componentsExtra unknown component \"bogus\"; " +
+          "the extras are image-reflector-controller, image-automation-controller");
+        return true;
+      });
+  });
+
+  it("FluxBootstrap reports a manifest without a requested controller", async () => {
+    await useMocks();
+    const { FluxBootstrap } = await import("../components");
+    const manifests = fs.readFileSync(FIXTURE.replace("flux-install.yaml", "flux-install-no-image.yaml"), "utf8");
+    assert.throws(
+      () => new FluxBootstrap("flux", { version: "v2.7.5", manifests, manifestsSource: "mirror/install.yaml", owner: "acme", repository: "fleet", path: "clusters/x", componentsExtra: ["image-automation-controller"] }),
+      /FluxBootstrap "flux": mirror\/install\.yaml: has no Deployment for image-automation-controller/);
+  });
+
+  it("Tenant rejects an unknown mode and a reserved namespace", async () => {
+    await useMocks();
+    const { Tenant } = await import("../components");
+    assert.throws(() => new Tenant("t", { mode: "vcluster" as "capsule", namespaces: ["t-apps"], owner: "acme", repository: "fleet" }),
+      /Tenant "t": mode "vcluster" is not one of capsule, namespace/);
+    assert.throws(() => new Tenant("t", { mode: "namespace", namespaces: ["kube-system"], owner: "acme", repository: "fleet" }),
+      /Tenant "t": namespaces\[0\] "kube-system" is reserved for the platform/);
+  });
+
+  it("Capsule rejects a reconciler that is not a ServiceAccount user", async () => {
+    await useMocks();
+    const { Capsule } = await import("../components");
+    assert.throws(() => new Capsule("c", { reconcilers: ["alice"] }), /Capsule "c": reconcilers must be system:serviceaccount:<namespace>:<name>, got alice/);
+  });
+
+  it("Capsule installs from a local chart without a repository", async () => {
+    const mocks = await useMocks();
+    const { Capsule } = await import("../components");
+    new Capsule("c", { install: true, chart: "./charts/capsule", reconcilers: [] });
+    await settle(mocks);
+    const release = mocks.one("kubernetes:helm.sh/v3:Release", "c-chart");
+    assert.equal(release.inputs.chart, "./charts/capsule");
+    assert.equal(release.inputs.repositoryOpts, undefined);
+    assert.equal(release.inputs.version, undefined);
+  });
+});

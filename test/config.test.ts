@@ -1,0 +1,114 @@
+import * as assert from "node:assert/strict";
+import { ConfigError, parseStackConfig, RawStackConfig } from "../components/config";
+import { baseConfig, stackError } from "./harness";
+
+function raw(change: (c: ReturnType<typeof baseConfig>) => void): RawStackConfig {
+  const c = baseConfig();
+  change(c);
+  return c;
+}
+
+function problem(change: (c: ReturnType<typeof baseConfig>) => void): string {
+  try {
+    parseStackConfig(raw(change));
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+    return err.message;
+  }
+  assert.fail("expected the config to be rejected");
+}
+
+describe("stack config", () => {
+  it("accepts the example and applies defaults", () => {
+    const c = parseStackConfig(baseConfig());
+    assert.equal(c.flux.branch, "main");
+    assert.equal(c.flux.lockdown, true);
+    assert.equal(c.flux.keyAlgorithm, "ecdsa-p384");
+    assert.equal(c.flux.sshHost, "github.com");
+    assert.deepEqual(c.flux.componentsExtra, []);
+    assert.equal(c.tenancy, "capsule");
+    assert.deepEqual(c.tenants[0], {
+      name: "dev-team", namespaces: ["dev-team-apps", "dev-team-tools"], repository: "fleet-infra", branch: "dev-team", path: "./", namespaceQuota: 3,
+    });
+    assert.equal(c.tenants[1]!.repository, "ops-fleet");
+  });
+
+  const cases: [string, (c: ReturnType<typeof baseConfig>) => void, string][] = [
+    ["a missing flux.version", (c) => { delete c.flux.version; },
+      "flux-capsule:flux.version is required; set it with `pulumi config set --path 'flux-capsule:flux.version' <value>`"],
+    ["a missing flux block", (c) => { delete (c as Partial<typeof c>).flux; },
+      "flux-capsule:flux is required; set it with `pulumi config set --path 'flux-capsule:flux' <value>`"],
+    ["a missing github:owner", (c) => { delete (c as Partial<typeof c>).owner; },
+      "github:owner is required; set it with `pulumi config set github:owner <org-or-user>`"],
+    ["a version that is not vX.Y.Z", (c) => { c.flux.version = "2.7"; },
+      "flux-capsule:flux.version \"2.7\" is not a Flux release tag; use the form vX.Y.Z, e.g. v2.7.5"],
+    ["an unknown component", (c) => { c.flux.componentsExtra = ["image-automation-controller", "foo-controller"]; },
+      "flux-capsule:flux.componentsExtra unknown component \"foo-controller\"; the extras are image-reflector-controller, image-automation-controller"],
+    ["a misspelt key", (c) => { c.flux.componentExtra = []; },
+      "flux-capsule:flux has unknown key \"componentExtra\"; check the spelling against Pulumi.yaml"],
+    ["an unknown key algorithm", (c) => { c.flux.keyAlgorithm = "rsa"; },
+      "flux-capsule:flux.keyAlgorithm is \"rsa\"; use one of \"ecdsa-p384\", \"ed25519\""],
+    ["an unknown tenancy", (c) => { c.tenancy = "vcluster"; },
+      "flux-capsule:tenancy is \"vcluster\"; use one of \"capsule\", \"namespace\""],
+    ["an absolute path", (c) => { c.flux.path = "/clusters/dev"; },
+      "flux-capsule:flux.path \"/clusters/dev\" must be relative to the repository root (no leading '/')"],
+    ["a tenant name that is not a DNS-1123 label", (c) => { c.tenants[0]!.name = "Dev_Team"; },
+      "flux-capsule:tenants[0] \"Dev_Team\": name \"Dev_Team\" is not a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit)"],
+    ["a tenant name too long for its derived names", (c) => { c.tenants[0]!.name = "t".repeat(60); },
+      `flux-capsule:tenants[0] "${"t".repeat(60)}": name is too long for the roleBinding name derived from it ("${"t".repeat(60)}-reconciler" is 71 characters; a DNS-1123 label has at most 63); use a shorter tenant name`],
+    ["a namespace that is not a DNS-1123 label", (c) => { c.tenants[1]!.namespaces = ["ops.apps"]; },
+      "flux-capsule:tenants[1] \"ops-team\": namespaces[0] \"ops.apps\" is not a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit)"],
+    ["a namespace longer than 63 characters", (c) => { c.tenants[1]!.namespaces = ["n".repeat(64)]; },
+      `flux-capsule:tenants[1] "ops-team": namespaces[0] "${"n".repeat(64)}" is 64 characters; a DNS-1123 label has at most 63`],
+    ["a tenant without namespaces", (c) => { c.tenants[1]!.namespaces = []; },
+      "flux-capsule:tenants[1] \"ops-team\": namespaces must list at least one namespace (the first is the tenant's home)"],
+    ["duplicate tenant names", (c) => { c.tenants[1]!.name = "dev-team"; c.tenants[1]!.namespaces = ["other"]; },
+      "flux-capsule:tenants[1] \"dev-team\": name \"dev-team\" is already used by tenants[0]; tenant names must be unique"],
+    ["a namespace claimed by two tenants", (c) => { c.tenants[1]!.namespaces = ["ops-team-apps", "dev-team-tools"]; },
+      "flux-capsule:tenants[1] \"ops-team\": namespace \"dev-team-tools\" is already claimed by tenant \"dev-team\"; each namespace belongs to one tenant"],
+    ["a namespace quota in namespace mode", (c) => { c.tenancy = "namespace"; c.capsule = { install: false }; },
+      "flux-capsule:tenants[0] \"dev-team\": namespaceQuota needs tenancy \"capsule\"; remove it in namespace mode"],
+    ["a quota below the namespaces listed", (c) => { c.tenants[0]!.namespaceQuota = 1; },
+      "flux-capsule:tenants[0] \"dev-team\": namespaceQuota 1 must be a whole number of at least 2 (the namespaces listed)"],
+    ["installing Capsule in namespace mode", (c) => { c.tenancy = "namespace"; delete c.tenants[0]!.namespaceQuota; },
+      "flux-capsule:capsule.install is true but tenancy is \"namespace\"; set tenancy to capsule or install to false"],
+  ];
+  for (const ns of ["flux-system", "kube-system", "kube-public", "capsule-system", "default"]) {
+    cases.push([`a tenant claiming ${ns}`, (c) => { c.tenants[1]!.namespaces = [ns]; },
+      `flux-capsule:tenants[1] "ops-team": namespaces[0] "${ns}" is reserved for the platform; give the tenant its own namespace`]);
+  }
+  for (const [what, change, message] of cases) {
+    it(`rejects ${what}`, () => assert.equal(problem(change), message));
+  }
+
+  it("lists every problem at once", () => {
+    const message = problem((c) => { c.flux.version = "latest"; c.tenants[0]!.name = "X"; });
+    assert.match(message, /^2 problems in the stack config:\n {2}- flux-capsule:flux\.version "latest"/);
+    assert.match(message, /\n {2}- flux-capsule:tenants\[0\] "X": name "X" is not a DNS-1123 label/);
+  });
+});
+
+describe("stack program input errors", () => {
+  it("fails before any resource when the config is bad", async () => {
+    const err = await stackError({ ...baseConfig(), tenancy: "bogus" });
+    assert.equal(err.message, "flux-capsule:tenancy is \"bogus\"; use one of \"capsule\", \"namespace\"");
+  });
+
+  it("names a missing manifests file", async () => {
+    const c = baseConfig();
+    const err = await stackError({ ...c, flux: { ...c.flux, manifests: "./nope/install.yaml" } });
+    assert.match(err.message, /^cannot read Flux manifests file .*\/nope\/install\.yaml \(ENOENT\); set flux\.manifests to an existing install\.yaml/);
+  });
+
+  it("names an unparsable manifests file", async () => {
+    const c = baseConfig();
+    const err = await stackError({ ...c, flux: { ...c.flux, manifests: __filename } });
+    assert.match(err.message, /config\.test\.ts: document 1 is not (valid YAML|a Kubernetes object)/);
+  });
+
+  it("names a controller the manifests lack", async () => {
+    const c = baseConfig();
+    const err = await stackError({ ...c, flux: { ...c.flux, componentsExtra: ["image-reflector-controller"], manifests: `${__dirname}/fixtures/flux-install-no-image.yaml` } });
+    assert.match(err.message, /flux-install-no-image\.yaml: has no Deployment for image-reflector-controller; use the install\.yaml of a Flux release that ships it/);
+  });
+});

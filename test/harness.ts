@@ -1,0 +1,63 @@
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { RecordingMocks, settle, useMocks } from "./mocks";
+
+/** The trimmed Flux install.yaml used instead of a download. */
+export const FIXTURE = path.join(__dirname, "fixtures", "flux-install.yaml");
+
+/** Stack config as a test writes it: plain objects, stringified for the engine. */
+export interface TestConfig {
+  owner?: string;
+  flux?: Record<string, unknown>;
+  tenancy?: string;
+  capsule?: Record<string, unknown>;
+  tenants?: Record<string, unknown>[];
+  context?: string;
+}
+
+/** A valid two-tenant config: the base every test varies. */
+export function baseConfig(): Required<Omit<TestConfig, "context">> {
+  return {
+    owner: "acme",
+    flux: { version: "v2.7.5", repository: "fleet-infra", path: "clusters/dev", manifests: FIXTURE },
+    tenancy: "capsule",
+    capsule: { install: true },
+    tenants: [
+      { name: "dev-team", namespaces: ["dev-team-apps", "dev-team-tools"], namespaceQuota: 3 },
+      { name: "ops-team", namespaces: ["ops-team-apps"], repository: "ops-fleet", branch: "main", path: "./clusters/dev" },
+    ],
+  };
+}
+
+function toEngineConfig(c: TestConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (c.owner !== undefined) out["github:owner"] = c.owner;
+  if (c.context !== undefined) out["kubernetes:context"] = c.context;
+  if (c.flux !== undefined) out["flux-capsule:flux"] = JSON.stringify(c.flux);
+  if (c.tenancy !== undefined) out["flux-capsule:tenancy"] = c.tenancy;
+  if (c.capsule !== undefined) out["flux-capsule:capsule"] = JSON.stringify(c.capsule);
+  if (c.tenants !== undefined) out["flux-capsule:tenants"] = JSON.stringify(c.tenants);
+  return out;
+}
+
+/** Runs the stack program (index.ts) under mocks with `config`; returns what the engine saw. */
+export async function runStack(config: TestConfig): Promise<{ mocks: RecordingMocks; outputs: Record<string, unknown> }> {
+  const mocks = await useMocks();
+  pulumi.runtime.setAllConfig(toEngineConfig(config));
+  type Program = () => Promise<Record<string, unknown>>;
+  const mod = (await import("../index")) as unknown as Program | { default: Program };
+  const program = typeof mod === "function" ? mod : mod.default;
+  const outputs = await program();
+  await settle(mocks);
+  return { mocks, outputs };
+}
+
+/** Runs the stack program and returns the error it throws (fails when it does not throw). */
+export async function stackError(config: TestConfig): Promise<Error> {
+  try {
+    await runStack(config);
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("expected the stack program to fail, but it succeeded");
+}

@@ -1,0 +1,226 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { parse, parseAllDocuments } from "yaml";
+import { applyArgPatches, lockdownArgPatches } from "../components/flux/lockdown";
+import { applyComponentOptions, KubeObject, loadFluxManifests, parseManifests, selectComponents } from "../components/flux/manifests";
+import { renderFlux } from "../components/flux/render";
+import { capsuleTenantObject, reconcilerRoleBinding, tenantSyncObjects } from "../components/tenant/render";
+import { capsuleUsers } from "../components/capsule/capsule";
+import { FIXTURE } from "./harness";
+
+const manifests = fs.readFileSync(FIXTURE, "utf8");
+const sync = { url: "ssh://git@github.com/acme/fleet-infra", branch: "main", path: "clusters/dev", secretName: "flux-system" };
+
+function render(overrides: Partial<Parameters<typeof renderFlux>[0]> = {}) {
+  return renderFlux({
+    version: "v2.7.5",
+    manifests,
+    manifestsSource: "fixture",
+    lockdown: true,
+    defaultServiceAccount: "default",
+    sync,
+    ...overrides,
+  });
+}
+
+function deployment(objects: readonly KubeObject[], name: string): KubeObject {
+  const d = objects.find((o) => o.kind === "Deployment" && o.metadata.name === name);
+  assert.ok(d, `no Deployment ${name}`);
+  return d;
+}
+
+function argsOf(d: KubeObject): string[] {
+  return ((d.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args);
+}
+
+describe("Flux manifests", () => {
+  it("parses every document of the release manifest", () => {
+    const objects = parseManifests(manifests, "fixture");
+    assert.equal(objects.length, 38);
+    assert.equal(objects[0]!.kind, "Namespace");
+  });
+
+  it("names the document that is not valid YAML", () => {
+    assert.throws(() => parseManifests("apiVersion: v1\nkind: A\nmetadata: {name: a}\n---\nkey: [unclosed\n", "x.yaml"), /x\.yaml: document 2 is not valid YAML/);
+  });
+
+  it("rejects a document that is not a Kubernetes object", () => {
+    assert.throws(() => parseManifests("just: data\n", "x.yaml"), /x\.yaml: document 1 is not a Kubernetes object/);
+  });
+
+  it("rejects an empty manifest", () => {
+    assert.throws(() => parseManifests("---\n", "x.yaml"), /holds no Kubernetes objects/);
+  });
+
+  it("keeps shared objects and the default controllers, drops the image controllers", () => {
+    const objects = selectComponents(parseManifests(manifests, "f"), ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"], "f");
+    const deployments = objects.filter((o) => o.kind === "Deployment").map((o) => o.metadata.name).sort();
+    assert.deepEqual(deployments, ["helm-controller", "kustomize-controller", "notification-controller", "source-controller"]);
+    assert.ok(objects.some((o) => o.kind === "Namespace"), "shared Namespace kept");
+    assert.ok(objects.some((o) => o.kind === "ClusterRoleBinding" && o.metadata.name === "cluster-reconciler"), "shared RBAC kept");
+    assert.ok(!objects.some((o) => o.metadata.name.startsWith("image")), "image controller objects dropped");
+    assert.ok(!objects.some((o) => o.metadata.name === "imagepolicies.image.toolkit.fluxcd.io"), "their CRDs dropped");
+  });
+
+  it("fails when the manifest lacks a requested controller", () => {
+    const withoutHelm = parseManifests(manifests, "f").filter((o) => o.metadata.labels?.["app.kubernetes.io/component"] !== "helm-controller");
+    assert.throws(() => selectComponents(withoutHelm, ["source-controller", "helm-controller"], "old.yaml"), /old\.yaml: has no Deployment for helm-controller/);
+  });
+
+  it("rewrites images to a mirror, adds tolerations and can drop network policies", () => {
+    const toleration = { key: "dedicated", operator: "Equal", value: "flux", effect: "NoSchedule" };
+    const objects = applyComponentOptions(parseManifests(manifests, "f"), { registry: "mirror.local/flux/", tolerations: [toleration], networkPolicy: false });
+    const d = deployment(objects, "source-controller");
+    const pod = (d.spec as { template: { spec: { containers: { image: string }[]; tolerations: unknown[] } } }).template.spec;
+    assert.equal(pod.containers[0]!.image, "mirror.local/flux/source-controller:v1.7.4");
+    assert.deepEqual(pod.tolerations, [toleration]);
+    assert.equal(objects.filter((o) => o.kind === "NetworkPolicy").length, 0);
+    const original = deployment(parseManifests(manifests, "f"), "source-controller");
+    assert.match(JSON.stringify(original), /ghcr\.io\/fluxcd\/source-controller/, "input untouched");
+  });
+
+  it("reads a local manifests file and reports a missing one with the fix", async () => {
+    const loaded = await loadFluxManifests({ version: "v2.7.5", manifests: FIXTURE });
+    assert.equal(loaded.source, FIXTURE);
+    assert.equal(loaded.text, manifests);
+    await assert.rejects(loadFluxManifests({ version: "v2.7.5", manifests: "/nonexistent/install.yaml" }),
+      /cannot read Flux manifests file \/nonexistent\/install\.yaml \(ENOENT\); set flux\.manifests/);
+  });
+});
+
+describe("lockdown", () => {
+  it("appends the flags to each controller in the documented order", () => {
+    const r = render({ componentsExtra: ["image-reflector-controller", "image-automation-controller"] });
+    const tail = (name: string, n: number) => argsOf(deployment(r.objects, name)).slice(-n);
+    assert.deepEqual(tail("kustomize-controller", 3), ["--no-cross-namespace-refs=true", "--no-remote-bases=true", "--default-service-account=default"]);
+    assert.deepEqual(tail("helm-controller", 2), ["--no-cross-namespace-refs=true", "--default-service-account=default"]);
+    assert.deepEqual(tail("notification-controller", 1), ["--no-cross-namespace-refs=true"]);
+    assert.deepEqual(tail("image-reflector-controller", 1), ["--no-cross-namespace-refs=true"]);
+    assert.deepEqual(tail("image-automation-controller", 1), ["--no-cross-namespace-refs=true"]);
+    assert.ok(!argsOf(deployment(r.objects, "source-controller")).some((a) => a.startsWith("--no-")), "source-controller untouched");
+  });
+
+  it("leaves the controllers alone without lockdown", () => {
+    const r = render({ lockdown: false });
+    assert.ok(!argsOf(deployment(r.objects, "kustomize-controller")).some((a) => a.startsWith("--no-")));
+    assert.equal((r.sync[1].spec as Record<string, unknown>).serviceAccountName, undefined);
+    assert.equal(parse(r.files["kustomization.yaml"]).patches, undefined);
+  });
+
+  it("runs the flux-system Kustomization as kustomize-controller", () => {
+    assert.equal((render().sync[1].spec as Record<string, unknown>).serviceAccountName, "kustomize-controller");
+  });
+
+  it("uses the configured default service account", () => {
+    const args = argsOf(deployment(render({ defaultServiceAccount: "nobody" }).objects, "helm-controller"));
+    assert.ok(args.includes("--default-service-account=nobody"));
+  });
+
+  it("commits patches that reproduce exactly the applied objects", () => {
+    // Apply the committed JSON6902 patches the way kustomize does, then
+    // compare with what Pulumi applies: they must be identical, or Pulumi and
+    // Flux would fight over the controllers' arguments.
+    const r = render();
+    const committed = parseAllDocuments(r.files["gotk-components.yaml"]).map((d) => d.toJS() as KubeObject);
+    const kustomization = parse(r.files["kustomization.yaml"]) as { resources: string[]; patches: { patch: string; target: { kind: string; name: string } }[] };
+    assert.deepEqual(kustomization.resources, ["gotk-components.yaml", "gotk-sync.yaml"]);
+    const patched = committed.map((o) => {
+      let out = structuredClone(o);
+      for (const p of kustomization.patches) {
+        if (p.target.kind !== o.kind || !new RegExp(`^${p.target.name}$`).test(o.metadata.name)) continue;
+        for (const op of parse(p.patch) as { op: string; path: string; value: string }[]) {
+          assert.equal(op.op, "add");
+          assert.equal(op.path, "/spec/template/spec/containers/0/args/-");
+          out = applyArgPatches([out], [{ arg: op.value, controllers: [o.metadata.name] }])[0]!;
+        }
+      }
+      return out;
+    });
+    assert.deepEqual(patched, r.objects);
+    const syncPatch = kustomization.patches.find((p) => p.target.kind === "Kustomization");
+    assert.deepEqual(syncPatch?.target, { kind: "Kustomization", name: "flux-system" });
+    assert.deepEqual(parse(syncPatch!.patch), [{ op: "add", path: "/spec/serviceAccountName", value: "kustomize-controller" }]);
+  });
+
+  it("targets only controllers that are deployed", () => {
+    const k = parse(render().files["kustomization.yaml"]) as { patches: { target: { name: string } }[] };
+    const names = k.patches.map((p) => p.target.name);
+    assert.deepEqual(names, ["(kustomize-controller|helm-controller|notification-controller)", "kustomize-controller", "(kustomize-controller|helm-controller)", "flux-system"]);
+  });
+
+  it("does not mutate its input", () => {
+    const objects = parseManifests(manifests, "f");
+    const before = JSON.stringify(objects);
+    applyArgPatches(objects, lockdownArgPatches("default"));
+    assert.equal(JSON.stringify(objects), before);
+  });
+});
+
+describe("repository files", () => {
+  it("gotk-components.yaml carries flux's header and the selected objects", () => {
+    const text = render().files["gotk-components.yaml"];
+    assert.ok(text.startsWith("# This manifest was generated by flux. DO NOT EDIT.\n# Flux Version: v2.7.5\n" +
+      "# Components: source-controller,kustomize-controller,helm-controller,notification-controller\n"));
+    const kinds = parseAllDocuments(text).map((d) => (d.toJS() as KubeObject).kind);
+    assert.equal(kinds.filter((k) => k === "Deployment").length, 4);
+    assert.ok(!text.includes("--no-remote-bases"), "lockdown lives in kustomization.yaml, not in the components");
+  });
+
+  it("gotk-sync.yaml holds the GitRepository and Kustomization flux-system", () => {
+    const [source, kustomization] = parseAllDocuments(render().files["gotk-sync.yaml"]).map((d) => d.toJS() as KubeObject);
+    assert.deepEqual(source, {
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "GitRepository",
+      metadata: { name: "flux-system", namespace: "flux-system" },
+      spec: { interval: "1m0s", ref: { branch: "main" }, secretRef: { name: "flux-system" }, url: "ssh://git@github.com/acme/fleet-infra" },
+    });
+    assert.deepEqual(kustomization, {
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      metadata: { name: "flux-system", namespace: "flux-system" },
+      spec: { interval: "10m0s", path: "./clusters/dev", prune: true, sourceRef: { kind: "GitRepository", name: "flux-system" } },
+    });
+  });
+
+  it("a root path syncs ./", () => {
+    const r = render({ sync: { ...sync, path: "./" } });
+    assert.equal((r.sync[1].spec as Record<string, unknown>).path, "./");
+  });
+});
+
+describe("tenant objects", () => {
+  it("the tenant Kustomization impersonates the tenant's reconciler, sourceRef in its namespace", () => {
+    const [source, k] = tenantSyncObjects("dev-team", "dev-team-apps", { url: "ssh://git@github.com/acme/fleet-infra", branch: "dev-team", path: "./" });
+    assert.equal(source.metadata.namespace, "dev-team-apps");
+    assert.deepEqual(source.spec, { interval: "1m0s", ref: { branch: "dev-team" }, secretRef: { name: "dev-team-deploy-key" }, url: "ssh://git@github.com/acme/fleet-infra" });
+    assert.equal(k.metadata.namespace, "dev-team-apps");
+    assert.deepEqual(k.spec, { interval: "5m0s", path: "./", prune: true, serviceAccountName: "dev-team", sourceRef: { kind: "GitRepository", name: "dev-team" } });
+  });
+
+  it("the Capsule Tenant is owned by the reconciler with admin, never cluster-admin", () => {
+    const t = capsuleTenantObject("dev-team", "dev-team-apps", 3);
+    assert.deepEqual(t.spec, {
+      owners: [{ kind: "ServiceAccount", name: "system:serviceaccount:dev-team-apps:dev-team", clusterRoles: ["admin", "capsule-namespace-deleter"] }],
+      namespaceOptions: { quota: 3 },
+    });
+    assert.equal((capsuleTenantObject("x", "x-apps").spec as Record<string, unknown>).namespaceOptions, undefined);
+  });
+
+  it("namespace-mode bindings give admin to the home and local reconcilers", () => {
+    const rb = reconcilerRoleBinding("dev-team", "dev-team-apps", "dev-team-tools");
+    assert.deepEqual(rb.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "admin" });
+    assert.deepEqual(rb.subjects, [
+      { kind: "ServiceAccount", name: "dev-team", namespace: "dev-team-apps" },
+      { kind: "ServiceAccount", name: "dev-team", namespace: "dev-team-tools" },
+    ]);
+    assert.equal((reconcilerRoleBinding("dev-team", "dev-team-apps", "dev-team-apps").subjects as unknown[]).length, 1);
+  });
+
+  it("Capsule users: the default group plus each reconciler, sorted and unique", () => {
+    assert.deepEqual(capsuleUsers(["system:serviceaccount:b:b", "system:serviceaccount:a:a", "system:serviceaccount:a:a"]), [
+      { kind: "Group", name: "capsule.clastix.io" },
+      { kind: "ServiceAccount", name: "system:serviceaccount:a:a" },
+      { kind: "ServiceAccount", name: "system:serviceaccount:b:b" },
+    ]);
+  });
+});

@@ -1,0 +1,240 @@
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { parse, parseAllDocuments } from "yaml";
+import { GITHUB_KNOWN_HOSTS } from "../components/deploy-key/known-hosts";
+import { baseConfig, runStack } from "./harness";
+import { isSecretValue, parentType, RecordingMocks, Registered, reveal } from "./mocks";
+
+const T = {
+  deployKey: "github:index/repositoryDeployKey:RepositoryDeployKey",
+  file: "github:index/repositoryFile:RepositoryFile",
+  privateKey: "tls:index/privateKey:PrivateKey",
+  secret: "kubernetes:core/v1:Secret",
+  namespace: "kubernetes:core/v1:Namespace",
+  serviceAccount: "kubernetes:core/v1:ServiceAccount",
+  roleBinding: "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+  clusterRoleBinding: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+  crd: "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
+  gitRepository: "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository",
+  kustomization: "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization",
+  capsuleTenant: "kubernetes:capsule.clastix.io/v1beta2:Tenant",
+  capsuleConfig: "kubernetes:capsule.clastix.io/v1beta2:CapsuleConfigurationPatch",
+  deployment: "kubernetes:apps/v1:Deployment",
+  helmRelease: "kubernetes:helm.sh/v3:Release",
+};
+
+interface Meta { name: string; namespace?: string; labels?: Record<string, string>; ownerReferences?: { kind: string; name: string; uid: string }[] }
+const meta = (r: Registered) => reveal<Meta>(r.inputs.metadata);
+const spec = (r: Registered) => reveal<Record<string, unknown>>(r.inputs.spec);
+const urnOf = (r: Registered) => { assert.ok(r.urn, `${r.type} ${r.name} has no URN`); return r.urn; };
+
+describe("stack program (capsule mode, two tenants)", function () {
+  let mocks: RecordingMocks;
+  let outputs: Record<string, unknown>;
+
+  before(async () => {
+    ({ mocks, outputs } = await runStack(baseConfig()));
+  });
+
+  it("registers every deploy key read-only, one per repository consumer", () => {
+    const keys = mocks.ofType(T.deployKey);
+    assert.deepEqual(keys.map((k) => k.name).sort(), ["dev-team-deploy-key-deploy-key", "flux-deploy-key-deploy-key", "ops-team-deploy-key-deploy-key"]);
+    for (const k of keys) assert.equal(k.inputs.readOnly, true, `${k.name} must be read-only`);
+    assert.deepEqual(keys.map((k) => k.inputs.repository).sort(), ["fleet-infra", "fleet-infra", "ops-fleet"]);
+    const titles = keys.map((k) => k.inputs.title);
+    assert.deepEqual(titles.sort(), ["flux-system flux-capsule/dev clusters/dev", "tenant dev-team flux-capsule/dev", "tenant ops-team flux-capsule/dev"]);
+  });
+
+  it("makes ECDSA P-384 keys by default", () => {
+    for (const k of mocks.ofType(T.privateKey)) assert.deepEqual(k.inputs, { algorithm: "ECDSA", ecdsaCurve: "P384" });
+  });
+
+  it("puts identity, identity.pub and known_hosts in the flux-system Secret; identity.pub is the registered key", () => {
+    const secret = mocks.one(T.secret, "flux-deploy-key-secret");
+    assert.deepEqual(meta(secret), { name: "flux-system", namespace: "flux-system" });
+    assert.ok(isSecretValue(secret.inputs.stringData), "the key material is sent as a secret");
+    const data = reveal<Record<string, unknown>>(secret.inputs.stringData);
+    assert.deepEqual(Object.keys(data).sort(), ["identity", "identity.pub", "known_hosts"]);
+    assert.match(reveal<string>(data.identity), /BEGIN OPENSSH PRIVATE KEY/);
+    const registered = mocks.one(T.deployKey, "flux-deploy-key-deploy-key").inputs.key;
+    assert.equal(reveal(data["identity.pub"]), registered);
+    assert.match(String(registered), /^ecdsa-sha2-nistp384 \S+$/, "authorized_keys form, no newline");
+    assert.equal(reveal(data.known_hosts), GITHUB_KNOWN_HOSTS);
+  });
+
+  it("commits the three files under <path>/flux-system with flux's messages, in sequence", () => {
+    const files = mocks.ofType(T.file);
+    assert.deepEqual(files.map((f) => [f.inputs.file, f.inputs.commitMessage, f.inputs.branch, f.inputs.repository, f.inputs.overwriteOnCreate]), [
+      ["clusters/dev/flux-system/gotk-components.yaml", "Add Flux v2.7.5 component manifests", "main", "fleet-infra", true],
+      ["clusters/dev/flux-system/gotk-sync.yaml", "Add Flux sync manifests", "main", "fleet-infra", true],
+      ["clusters/dev/flux-system/kustomization.yaml", "Add Flux sync manifests", "main", "fleet-infra", true],
+    ]);
+    assert.ok(files[1]!.dependencies.includes(urnOf(files[0]!)), "sync waits for components");
+    assert.ok(files[2]!.dependencies.includes(urnOf(files[1]!)), "kustomization waits for sync");
+    const kustomization = parse(String(files[2]!.inputs.content)) as { patches: { patch: string }[] };
+    const added = kustomization.patches.flatMap((p) => (parse(p.patch) as { value: string }[]).map((op) => op.value));
+    assert.deepEqual(added, ["--no-cross-namespace-refs=true", "--no-remote-bases=true", "--default-service-account=default", "kustomize-controller"]);
+    const sync = parseAllDocuments(String(files[1]!.inputs.content)).map((d) => d.toJS() as { spec: { url?: string } });
+    assert.equal(sync[0]!.spec.url, "ssh://git@github.com/acme/fleet-infra");
+  });
+
+  it("applies the controllers with the lockdown arguments the repository carries", () => {
+    const kc = mocks.one(T.deployment, "flux-deployment-flux-system-kustomize-controller");
+    const args = reveal<{ template: { spec: { containers: { args: string[] }[] } } }>(kc.inputs.spec).template.spec.containers[0]!.args;
+    assert.deepEqual(args.slice(-3), ["--no-cross-namespace-refs=true", "--no-remote-bases=true", "--default-service-account=default"]);
+    const sync = mocks.one(T.kustomization, "flux-sync");
+    assert.equal(spec(sync).serviceAccountName, "kustomize-controller");
+    assert.deepEqual(meta(sync), { name: "flux-system", namespace: "flux-system" });
+  });
+
+  it("orders CRDs before every custom object", () => {
+    const fluxCrds = mocks.ofType(T.crd).map(urnOf);
+    assert.equal(fluxCrds.length, 10, "the default components' CRDs");
+    const customs = [...mocks.ofType(T.gitRepository), ...mocks.ofType(T.kustomization)];
+    assert.equal(customs.length, 6);
+    for (const r of customs) {
+      for (const crd of fluxCrds) assert.ok(r.dependencies.includes(crd), `${r.name} must wait for ${crd}`);
+      const registeredAt = mocks.resources.indexOf(r);
+      assert.ok(mocks.ofType(T.crd).every((c) => mocks.resources.indexOf(c) < registeredAt), `${r.name} registered after the CRDs`);
+    }
+    const helm = urnOf(mocks.one(T.helmRelease, "capsule-chart"));
+    for (const t of mocks.ofType(T.capsuleTenant)) {
+      assert.ok(t.dependencies.includes(helm), `${t.name} waits for the Capsule chart (its CRDs)`);
+    }
+  });
+
+  it("namespaced Flux objects wait for the flux-system Namespace", () => {
+    const ns = urnOf(mocks.one(T.namespace, "flux-namespace-flux-system"));
+    for (const r of mocks.resources.filter((x) => x.name.startsWith("flux-") && meta(x)?.namespace === "flux-system" && x.type !== T.secret)) {
+      assert.ok(r.dependencies.includes(ns), `${r.type} ${r.name} waits for the namespace`);
+    }
+    assert.ok(mocks.one(T.secret, "flux-deploy-key-secret").dependencies.includes(ns), "the Secret waits for the namespace");
+  });
+
+  it("gives each tenant a Capsule Tenant owned by its reconciler, namespaces owned by the Tenant", () => {
+    const tenant = mocks.one(T.capsuleTenant, "dev-team-capsule-tenant");
+    assert.deepEqual(meta(tenant), { name: "dev-team" });
+    assert.deepEqual(spec(tenant), {
+      owners: [{ kind: "ServiceAccount", name: "system:serviceaccount:dev-team-apps:dev-team", clusterRoles: ["admin", "capsule-namespace-deleter"] }],
+      namespaceOptions: { quota: 3 },
+    });
+    for (const ns of ["dev-team-apps", "dev-team-tools"]) {
+      const m = meta(mocks.one(T.namespace, `dev-team-ns-${ns}`));
+      assert.equal(m.name, ns);
+      assert.deepEqual(m.labels, { "capsule.clastix.io/tenant": "dev-team" });
+      assert.deepEqual(m.ownerReferences, [{ apiVersion: "capsule.clastix.io/v1beta2", kind: "Tenant", name: "dev-team", uid: "uid-dev-team-capsule-tenant", controller: true, blockOwnerDeletion: true }]);
+    }
+    const sa = mocks.one(T.serviceAccount, "dev-team-sa-dev-team-apps");
+    assert.deepEqual(meta(sa), { name: "dev-team", namespace: "dev-team-apps", labels: { "toolkit.fluxcd.io/tenant": "dev-team" } });
+    assert.equal(mocks.ofType(T.roleBinding).length, 0, "Capsule grants the owner's roles; no RoleBindings of ours");
+  });
+
+  it("admits exactly the reconcilers as Capsule users in the one CapsuleConfiguration", () => {
+    const configs = mocks.ofType(T.capsuleConfig);
+    assert.equal(configs.length, 1);
+    assert.equal(meta(configs[0]!).name, "default");
+    assert.deepEqual(spec(configs[0]!), {
+      users: [
+        { kind: "Group", name: "capsule.clastix.io" },
+        { kind: "ServiceAccount", name: "system:serviceaccount:dev-team-apps:dev-team" },
+        { kind: "ServiceAccount", name: "system:serviceaccount:ops-team-apps:ops-team" },
+      ],
+    });
+    const release = mocks.one(T.helmRelease, "capsule-chart");
+    assert.equal(release.inputs.version, "0.14.0");
+    assert.deepEqual(reveal(release.inputs.repositoryOpts), { repo: "https://projectcapsule.github.io/charts" });
+  });
+
+  it("syncs each tenant from its own repo/branch, impersonating its reconciler, all in its home namespace", () => {
+    const expectations = [
+      { t: "dev-team", home: "dev-team-apps", url: "ssh://git@github.com/acme/fleet-infra", branch: "dev-team", path: "./" },
+      { t: "ops-team", home: "ops-team-apps", url: "ssh://git@github.com/acme/ops-fleet", branch: "main", path: "./clusters/dev" },
+    ];
+    for (const e of expectations) {
+      const source = mocks.one(T.gitRepository, `${e.t}-source`);
+      const sync = mocks.one(T.kustomization, `${e.t}-sync`);
+      const secret = mocks.one(T.secret, `${e.t}-deploy-key-secret`);
+      assert.deepEqual(meta(source), { name: e.t, namespace: e.home });
+      assert.deepEqual(meta(sync), { name: e.t, namespace: e.home });
+      assert.deepEqual(meta(secret), { name: `${e.t}-deploy-key`, namespace: e.home });
+      assert.deepEqual(spec(source), { interval: "1m0s", ref: { branch: e.branch }, secretRef: { name: `${e.t}-deploy-key` }, url: e.url });
+      assert.deepEqual(spec(sync), { interval: "5m0s", path: e.path, prune: true, serviceAccountName: e.t, sourceRef: { kind: "GitRepository", name: e.t } });
+      assert.ok(isSecretValue(secret.inputs.stringData), "the tenant key is sent as a secret");
+      const data = reveal<Record<string, unknown>>(secret.inputs.stringData);
+      assert.equal(reveal(data["identity.pub"]), mocks.one(T.deployKey, `${e.t}-deploy-key-deploy-key`).inputs.key);
+    }
+  });
+
+  it("binds no tenant subject to cluster-admin", () => {
+    const bindings = [...mocks.ofType(T.roleBinding), ...mocks.ofType(T.clusterRoleBinding)];
+    for (const b of bindings) {
+      const subjects = reveal<{ kind: string; name: string; namespace?: string }[]>(b.inputs.subjects ?? []);
+      const roleRef = reveal<{ name: string }>(b.inputs.roleRef);
+      if (roleRef.name !== "cluster-admin") continue;
+      for (const s of subjects) assert.equal(s.namespace, "flux-system", `${b.name} binds ${s.namespace}/${s.name} to cluster-admin`);
+    }
+    for (const t of mocks.ofType(T.capsuleTenant)) {
+      for (const owner of spec(t).owners as { clusterRoles: string[] }[]) assert.ok(!owner.clusterRoles.includes("cluster-admin"));
+    }
+  });
+
+  it("exports each tenant's public key, not as a secret, and no private key at all", async () => {
+    const tenants = outputs.tenants as Record<string, { publicKey: pulumi.Output<string>; reconciler: string }>;
+    assert.deepEqual(Object.keys(tenants).sort(), ["dev-team", "ops-team"]);
+    assert.equal(await pulumi.isSecret(tenants["dev-team"]!.publicKey), false);
+    assert.equal(tenants["dev-team"]!.reconciler, "system:serviceaccount:dev-team-apps:dev-team");
+    assert.doesNotMatch(JSON.stringify(Object.keys(outputs)), /private/i);
+  });
+
+  it("parents every child under its component", () => {
+    for (const r of mocks.resources.filter((x) => x.name.startsWith("dev-team-"))) {
+      const expected = r.name.startsWith("dev-team-deploy-key-") ? "flux-capsule:index:DeployKey" : "flux-capsule:index:Tenant";
+      assert.equal(parentType(r), expected, `${r.type} ${r.name}`);
+    }
+    assert.equal(parentType(mocks.one("flux-capsule:index:DeployKey", "flux-deploy-key")), "flux-capsule:index:FluxBootstrap");
+    for (const r of mocks.resources.filter((x) => x.type.startsWith("kubernetes:") && x.name.startsWith("flux-") && !x.name.startsWith("flux-deploy-key-"))) {
+      assert.equal(parentType(r), "flux-capsule:index:FluxBootstrap", `${r.type} ${r.name}`);
+    }
+  });
+
+  it("sends every Kubernetes object through the explicit cluster provider", () => {
+    const kube = mocks.resources.filter((r) => r.type.startsWith("kubernetes:"));
+    assert.ok(kube.length > 40, `only ${kube.length} Kubernetes objects`);
+    for (const r of kube) assert.match(r.provider ?? "", /::pulumi:providers:kubernetes::cluster::/, `${r.type} ${r.name}`);
+  });
+});
+
+describe("stack program (namespace mode)", () => {
+  let mocks: RecordingMocks;
+
+  before(async () => {
+    const c = baseConfig();
+    delete c.tenants[0]!.namespaceQuota;
+    ({ mocks } = await runStack({ ...c, tenancy: "namespace", capsule: { install: false }, flux: { ...c.flux, keyAlgorithm: "ed25519" } }));
+  });
+
+  it("labels the namespaces for Flux and creates no Capsule objects", () => {
+    assert.deepEqual(meta(mocks.one(T.namespace, "dev-team-ns-dev-team-tools")).labels, { "toolkit.fluxcd.io/tenant": "dev-team" });
+    assert.equal(meta(mocks.one(T.namespace, "dev-team-ns-dev-team-tools")).ownerReferences, undefined);
+    assert.equal(mocks.ofType(T.capsuleTenant).length + mocks.ofType(T.capsuleConfig).length + mocks.ofType(T.helmRelease).length, 0);
+  });
+
+  it("creates the reconciler in every tenant namespace and binds admin, never cluster-admin, in each", () => {
+    for (const ns of ["dev-team-apps", "dev-team-tools"]) {
+      assert.deepEqual(meta(mocks.one(T.serviceAccount, `dev-team-sa-${ns}`)), { name: "dev-team", namespace: ns, labels: { "toolkit.fluxcd.io/tenant": "dev-team" } });
+      const rb = mocks.one(T.roleBinding, `dev-team-rb-${ns}`);
+      assert.equal(meta(rb).namespace, ns);
+      assert.deepEqual(reveal(rb.inputs.roleRef), { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "admin" });
+      const subjects = reveal<{ namespace: string }[]>(rb.inputs.subjects);
+      assert.ok(subjects.some((s) => s.namespace === "dev-team-apps"), "the home reconciler can act here");
+    }
+    const sync = mocks.one(T.kustomization, "dev-team-sync");
+    for (const rb of mocks.ofType(T.roleBinding).filter((r) => r.name.startsWith("dev-team-"))) {
+      assert.ok(sync.dependencies.includes(urnOf(rb)), "the tenant sync waits for its RBAC");
+    }
+  });
+
+  it("makes ED25519 keys when asked", () => {
+    for (const k of mocks.ofType(T.privateKey)) assert.deepEqual(k.inputs, { algorithm: "ED25519" });
+  });
+});
