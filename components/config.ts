@@ -22,6 +22,7 @@ const fluxSchema = z.strictObject({
   defaultServiceAccount: z.string().default("default"),
   registry: z.string().min(1).optional(),
   networkPolicy: z.boolean().default(true),
+  tolerations: z.array(z.record(z.string(), z.unknown())).default([]),
   sshHost: z.string().min(1).default("github.com"),
   knownHosts: z.string().min(1).optional(),
 });

@@ -1,5 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as http from "node:http";
+import { AddressInfo } from "node:net";
 import { parse, parseAllDocuments } from "yaml";
 import { applyArgPatches, lockdownArgPatches } from "../components/flux/lockdown";
 import { applyComponentOptions, KubeObject, loadFluxManifests, parseManifests, selectComponents } from "../components/flux/manifests";
@@ -77,6 +79,23 @@ describe("Flux manifests", () => {
     assert.equal(objects.filter((o) => o.kind === "NetworkPolicy").length, 0);
     const original = deployment(parseManifests(manifests, "f"), "source-controller");
     assert.match(JSON.stringify(original), /ghcr\.io\/fluxcd\/source-controller/, "input untouched");
+  });
+
+  it("downloads manifests from a URL and names the URL and status when it fails", async () => {
+    const server = http.createServer((req, res) => {
+      if (req.url === "/v2.7.5/install.yaml") res.end(manifests);
+      else { res.statusCode = 404; res.end("not found"); }
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const loaded = await loadFluxManifests({ version: "v2.7.5", manifests: `${base}/v2.7.5/install.yaml` });
+      assert.equal(loaded.text, manifests);
+      await assert.rejects(loadFluxManifests({ version: "v9.9.9", manifests: `${base}/v9.9.9/install.yaml` }),
+        new RegExp(`cannot download Flux manifests from ${base}/v9\\.9\\.9/install\\.yaml: HTTP 404; check flux\\.version`));
+    } finally {
+      server.close();
+    }
   });
 
   it("reads a local manifests file and reports a missing one with the fix", async () => {

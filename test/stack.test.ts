@@ -238,3 +238,21 @@ describe("stack program (namespace mode)", () => {
     for (const k of mocks.ofType(T.privateKey)) assert.deepEqual(k.inputs, { algorithm: "ED25519" });
   });
 });
+
+describe("stack program (component options)", () => {
+  it("bakes registry, tolerations and network policies into both the cluster and the committed file", async () => {
+    const c = baseConfig();
+    const toleration = { key: "infra", operator: "Exists", effect: "NoSchedule" };
+    const { mocks } = await runStack({ ...c, flux: { ...c.flux, registry: "registry.acme.internal/fluxcd", tolerations: [toleration], networkPolicy: false, lockdown: false } });
+    const d = mocks.one(T.deployment, "flux-deployment-flux-system-source-controller");
+    const pod = reveal<{ template: { spec: { containers: { image: string; args: string[] }[]; tolerations: unknown[] } } }>(d.inputs.spec).template.spec;
+    assert.equal(pod.containers[0]!.image, "registry.acme.internal/fluxcd/source-controller:v1.7.4");
+    assert.deepEqual(pod.tolerations, [toleration]);
+    assert.equal(mocks.resources.filter((r) => r.type.endsWith(":NetworkPolicy")).length, 0);
+    const components = String(mocks.one(T.file, "flux-gotk-components").inputs.content);
+    assert.match(components, /image: registry\.acme\.internal\/fluxcd\/source-controller:v1\.7\.4/);
+    assert.doesNotMatch(components, /kind: NetworkPolicy/);
+    assert.equal(spec(mocks.one(T.kustomization, "flux-sync")).serviceAccountName, undefined, "no lockdown: flux-system runs as the controller itself");
+    assert.doesNotMatch(String(mocks.one(T.file, "flux-kustomization").inputs.content), /patches/);
+  });
+});
