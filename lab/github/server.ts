@@ -1,0 +1,1028 @@
+/**
+ * GitHub API test double for end-to-end tests of Pulumi programs that use
+ * `@pulumi/github` (terraform-provider-github / go-github underneath).
+ *
+ * It serves the slice of the REST API those programs touch (owner lookup,
+ * repositories, branches, deploy keys, contents, commits) under `/api/v3/`,
+ * backed by real bare git repositories, and runs a private sshd whose
+ * authorized_keys is generated from the deploy keys, so a key created through
+ * the API really can (or cannot) clone and push over SSH.
+ */
+import { chmod, chown, copyFile, mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import {
+  GitError,
+  branchTip,
+  changedFiles,
+  commitChange,
+  createRef,
+  findEntry,
+  initBare,
+  isSafeBranchName,
+  isSafeRepoPath,
+  listBranches,
+  listDir,
+  makeGitRunner,
+  readBlob,
+  readCommit,
+  resolveCommit,
+  revList,
+  type GitRunner,
+} from './git';
+import {
+  HttpError,
+  asObject,
+  etagFor,
+  etagMatches,
+  optString,
+  paginate,
+  pathTail,
+  tokenFromHeader,
+  tokenMatches,
+} from './http-util';
+import {
+  branchJson,
+  contentMetaJson,
+  errorBody,
+  fileJson,
+  gitCommitJson,
+  keyJson,
+  missingField,
+  orgJson,
+  refJson,
+  repoCommitJson,
+  repoJson,
+  syntheticUserId,
+  userJson,
+  validationFailed,
+  type Accounts,
+  type UrlBase,
+} from './json';
+import { normalizePublicKey, renderAuthorizedKeys } from './keys';
+import {
+  ensureHostKey,
+  ensureLoginUser,
+  freePort,
+  isRoot,
+  killStaleSshd,
+  renderSshdConfig,
+  startSshd,
+  type LoginUser,
+  type SshdHandle,
+} from './sshd';
+import { findRepo, keysOf, loadState, repoKey, saveState, type DoubleState, type KeyRecord, type RepoRecord } from './state';
+
+const execFileP = promisify(execFile);
+
+/** Options for {@link startGitHubDouble}. */
+export interface GitHubDoubleOptions {
+  /** Directory holding everything (bare repos, state.json, sshd files); created if missing. Must be an absolute-safe path of `[A-Za-z0-9._/-]`. */
+  dataDir: string;
+  /** The one token the API accepts, as `Authorization: Bearer <token>` or `token <token>`. */
+  token: string;
+  /** HTTP port on 127.0.0.1; 0 or omitted picks a free one. */
+  port?: number;
+  /** SSH port on 127.0.0.1; 0 or omitted picks a free one. */
+  sshPort?: number;
+  /** The organization (GET /orgs/{owner} answers 200 for it); default "acme". */
+  owner?: string;
+  /** Login of the user the token belongs to (GET /user); default "flux-bot". */
+  login?: string;
+  /** Run the private sshd; default true. With false only the HTTP API runs. */
+  ssh?: boolean;
+  /** OS account SSH clients log in as when running as root; default "git". */
+  sshUser?: string;
+  /** Path of the OpenSSH server binary; default /usr/sbin/sshd. */
+  sshdPath?: string;
+  /** Reject a second deploy key with the same title on one repository (422); default true. */
+  uniqueKeyTitles?: boolean;
+  /** Called for every request no route serves; default prints one line on stderr. */
+  onUnhandled?: (entry: RequestLogEntry) => void;
+  /** Diagnostics (user creation, sshd start); default stderr. */
+  log?: (line: string) => void;
+}
+
+/** One API request as the double saw it. */
+export interface RequestLogEntry {
+  method: string;
+  /** Path without the query string, e.g. /api/v3/repos/acme/fleet-infra/keys. */
+  path: string;
+  /** Raw query string without "?" ("" when none). */
+  query: string;
+  status: number;
+  /** False when no route matched (the call is not implemented by the double). */
+  handled: boolean;
+  /** The matched route pattern, e.g. /api/v3/repos/:owner/:repo/keys/:id. */
+  route?: string;
+}
+
+/** A deploy key as the double reports it out of band. */
+export interface DeployKey {
+  id: number;
+  key: string;
+  title: string;
+  readOnly: boolean;
+  createdAt: string;
+}
+
+/** A running GitHub double. */
+export interface GitHubDouble {
+  /** `http://127.0.0.1:PORT/`: give this to the provider as `baseUrl` (it appends `api/v3/`). */
+  readonly baseUrl: string;
+  /** `http://127.0.0.1:PORT/api/v3` (no trailing slash), for direct calls. */
+  readonly apiUrl: string;
+  readonly port: number;
+  /** SSH port, or 0 when started with `ssh: false`. */
+  readonly sshPort: number;
+  /** The account in SSH URLs ("git" when running as root). */
+  readonly sshUser: string;
+  /** known_hosts line(s) for the private sshd: `[127.0.0.1]:PORT ssh-ed25519 AAAA...`. */
+  readonly knownHosts: string;
+  readonly dataDir: string;
+  /** The organization name. */
+  readonly owner: string;
+  /** Every API request so far, oldest first (live array; may be truncated by the caller). */
+  readonly requests: RequestLogEntry[];
+  /** `ssh://git@127.0.0.1:PORT/owner/repo`. */
+  sshUrl(owner: string, repo: string): string;
+  /** Absolute path of the bare repository. */
+  repoPath(owner: string, repo: string): string;
+  /** True when the repository exists. */
+  hasRepo(owner: string, repo: string): boolean;
+  /** Creates a repository with one initial commit (README.md) on `defaultBranch`. */
+  createRepo(owner: string, name: string, defaultBranch?: string, opts?: CreateRepoOptions): Promise<void>;
+  /** Creates `branch` at `from` (branch or sha; default: the default branch); returns its sha. */
+  createBranch(owner: string, repo: string, branch: string, from?: string): Promise<string>;
+  /** The sha a branch points at, or undefined. */
+  branchSha(owner: string, repo: string, branch: string): Promise<string | undefined>;
+  /** A file's bytes at `ref` (default: the default branch), or undefined when absent. */
+  readFile(owner: string, repo: string, filePath: string, ref?: string): Promise<Buffer | undefined>;
+  /** Runs git against the bare repository as its owning user; returns stdout. */
+  git(owner: string, repo: string, args: readonly string[]): Promise<string>;
+  /** Deploy keys of a repository. */
+  listKeys(owner: string, repo: string): DeployKey[];
+  /** Adds a deploy key out of band (no HTTP call is logged). */
+  addKey(owner: string, repo: string, key: { key: string; title: string; readOnly: boolean }): Promise<DeployKey>;
+  /** Deletes a deploy key out of band, simulating drift; false when it did not exist. */
+  deleteKey(owner: string, repo: string, id: number): Promise<boolean>;
+  /** Makes the next `n` API calls answer `status` (default 502) with a JSON message. */
+  failNext(n: number, status?: number): void;
+  /** Stops sshd and the HTTP server. */
+  close(): Promise<void>;
+}
+
+/** Options for {@link GitHubDouble.createRepo}. */
+export interface CreateRepoOptions {
+  /** Default true. */
+  private?: boolean;
+  /** Create the initial README commit (like GitHub's auto_init); default true. false leaves it empty. */
+  autoInit?: boolean;
+}
+
+const API = '/api/v3';
+/** Out-of-band control endpoints, for a double running in another process (see main.ts). */
+const CONTROL = '/_double';
+const NAME_RE = /^[A-Za-z0-9._-]+$/;
+const SAFE_PATH_RE = /^[A-Za-z0-9._/-]+$/;
+const GATE_SCRIPT = path.join(__dirname, 'git-serve.sh');
+
+/** Everything routes need: state, git, URLs and serialisation. */
+interface Core {
+  opts: Required<Pick<GitHubDoubleOptions, 'token' | 'uniqueKeyTitles'>>;
+  state: DoubleState;
+  run: GitRunner;
+  urls: UrlBase;
+  acc: Accounts;
+  reposRoot: string;
+  gitDir(r: RepoRecord): string;
+  requireRepo(owner: string, name: string): RepoRecord;
+  /** Serialises work per key (a repository, or "meta" for state files). */
+  locked<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /** Persists state and regenerates authorized_keys. */
+  persist(): Promise<void>;
+  fault: { remaining: number; status: number };
+}
+
+/** Starts the double: HTTP API first (its port goes into URLs), then sshd. */
+export async function startGitHubDouble(options: GitHubDoubleOptions): Promise<GitHubDouble> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`[github-double] ${line}\n`));
+  const dataDir = path.resolve(options.dataDir);
+  const sshEnabled = options.ssh ?? true;
+  const owner = options.owner ?? 'acme';
+  const login = options.login ?? 'flux-bot';
+  if (!options.token) throw new Error('GitHub double: a non-empty token is required');
+  if (!NAME_RE.test(owner) || !NAME_RE.test(login)) throw new Error('GitHub double: owner and login must match [A-Za-z0-9._-]+');
+
+  const sshDir = path.join(dataDir, 'ssh');
+  const reposRoot = path.join(dataDir, 'repos');
+  const stateFile = path.join(dataDir, 'state.json');
+  const authorizedKeysFile = path.join(sshDir, 'authorized_keys');
+  const gate = path.join(sshDir, 'git-serve.sh');
+  if (sshEnabled && !SAFE_PATH_RE.test(dataDir)) {
+    throw new Error(
+      `GitHub double: dataDir ${JSON.stringify(dataDir)} must only contain [A-Za-z0-9._/-]: it is embedded in sshd forced commands`,
+    );
+  }
+
+  const loginUser: LoginUser | undefined = sshEnabled ? await ensureLoginUser(options.sshUser ?? 'git', log) : undefined;
+  // Repos must belong to the SSH user, since its git-receive-pack writes into them.
+  const gitIdentity = isRoot() && loginUser ? loginUser : undefined;
+  await prepareDirs(dataDir, reposRoot, sshDir, gitIdentity);
+
+  const state = await loadState(stateFile);
+  const run = makeGitRunner(gitIdentity);
+  const chains = new Map<string, Promise<unknown>>();
+  const locked = <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const prev = chains.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    chains.set(
+      key,
+      next.catch(() => undefined),
+    );
+    return next;
+  };
+
+  const sshPort = sshEnabled ? options.sshPort || (await freePort()) : 0;
+  const sshUser = loginUser?.name ?? 'git';
+  const sshUrl = (o: string, r: string): string => `ssh://${sshUser}@127.0.0.1:${sshPort}/${o}/${r}`;
+  // Routes must be registered before listen(), but URLs embed the port only known after it.
+  const urls: UrlBase = { api: '', web: '', sshUrl };
+  const acc: Accounts = {
+    org: { login: owner, id: 5000001 },
+    user: { login, id: 5000002, email: `5000002+${login}@users.noreply.github.com` },
+  };
+
+  const persist = (): Promise<void> =>
+    locked('meta', async () => {
+      await saveState(stateFile, state);
+      if (sshEnabled) {
+        const grants = state.keys.map((k) => ({ key: k.key, owner: k.owner, repo: k.repo, readOnly: k.readOnly }));
+        await writeAtomic(authorizedKeysFile, renderAuthorizedKeys(grants, gate, reposRoot), 0o644);
+      }
+    });
+
+  const core: Core = {
+    opts: { token: options.token, uniqueKeyTitles: options.uniqueKeyTitles ?? true },
+    state,
+    run,
+    urls,
+    acc,
+    reposRoot,
+    gitDir: (r) => path.join(reposRoot, r.owner, `${r.name}.git`),
+    requireRepo: (o, n) => {
+      const r = findRepo(state, o, n);
+      if (!r) throw new HttpError(404, errorBody('Not Found'));
+      return r;
+    },
+    locked,
+    persist,
+    fault: { remaining: 0, status: 502 },
+  };
+
+  const requests: RequestLogEntry[] = [];
+  const onUnhandled =
+    options.onUnhandled ?? ((e: RequestLogEntry) => log(`unhandled request: ${e.method} ${e.path}${e.query ? `?${e.query}` : ''}`));
+  const app = Fastify({ logger: false, routerOptions: { ignoreTrailingSlash: true }, bodyLimit: 50 * 1024 * 1024 });
+  installPlumbing(app, core, requests, onUnhandled);
+  registerRoutes(app, core);
+  const started: { handle?: GitHubDouble } = {};
+  registerControlRoutes(app, () => {
+    if (!started.handle) throw new HttpError(503, errorBody('GitHub double is still starting'));
+    return started.handle;
+  });
+  await app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  urls.web = `http://127.0.0.1:${port}`;
+  urls.api = `${urls.web}${API}`;
+
+  let sshd: SshdHandle | undefined;
+  let knownHosts = '';
+  try {
+    await persist();
+    if (sshEnabled && loginUser) {
+      await copyFile(GATE_SCRIPT, gate);
+      await chmod(gate, 0o755);
+      await checkReachable(loginUser, [gate, authorizedKeysFile, reposRoot]);
+      const hostKeyPath = path.join(sshDir, 'ssh_host_ed25519_key');
+      const hostKey = await ensureHostKey(hostKeyPath);
+      const configPath = path.join(sshDir, 'sshd_config');
+      const pidFile = path.join(sshDir, 'sshd.pid');
+      await killStaleSshd(pidFile, configPath);
+      await writeFile(
+        configPath,
+        renderSshdConfig({ port: sshPort, hostKey: hostKeyPath, pidFile, authorizedKeysFile, user: sshUser }),
+        { mode: 0o644 },
+      );
+      sshd = await startSshd(options.sshdPath ?? '/usr/sbin/sshd', configPath, path.join(sshDir, 'sshd.log'));
+      knownHosts = `[127.0.0.1]:${sshPort} ${hostKey}`;
+    }
+  } catch (e) {
+    await app.close();
+    throw e;
+  }
+
+  started.handle = buildHandle({ core, app, sshd, requests, dataDir, port, sshPort, sshUser, knownHosts, owner, sshUrl });
+  return started.handle;
+}
+
+/** Creates the data directories with permissions the SSH login user can use. */
+async function prepareDirs(dataDir: string, reposRoot: string, sshDir: string, owner: LoginUser | undefined): Promise<void> {
+  await mkdir(dataDir, { recursive: true });
+  // mkdtemp makes 0700 dirs; the SSH user must be able to traverse into repos/ and read authorized_keys.
+  const mode = (await stat(dataDir)).mode & 0o7777;
+  await chmod(dataDir, mode | 0o755);
+  await mkdir(sshDir, { recursive: true, mode: 0o755 });
+  await mkdir(reposRoot, { recursive: true, mode: 0o755 });
+  if (owner) await chown(reposRoot, owner.uid, owner.gid);
+}
+
+/** Fails early, with a fix, when the SSH user cannot reach the files sshd will hand it. */
+async function checkReachable(user: LoginUser, paths: string[]): Promise<void> {
+  if (!isRoot()) return;
+  const script = paths.map((p) => `test -r '${p}' || { echo '${p}'; exit 1; }`).join('\n');
+  try {
+    await execFileP('/bin/sh', ['-c', script], { uid: user.uid, gid: user.gid });
+  } catch (e) {
+    const which = String((e as { stdout?: string }).stdout ?? '').trim();
+    throw new Error(
+      `GitHub double: user ${user.name} cannot read ${which || 'the data dir'}; make every parent directory of the dataDir world-traversable (chmod o+x)`,
+    );
+  }
+}
+
+async function writeAtomic(file: string, content: string, mode: number): Promise<void> {
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(tmp, content, { mode });
+  await chmod(tmp, mode);
+  await rename(tmp, file);
+}
+
+/** Hooks shared by all routes: fault injection, auth, GitHub headers, request log, errors, JSON bodies. */
+function installPlumbing(
+  app: FastifyInstance,
+  core: Core,
+  requests: RequestLogEntry[],
+  onUnhandled: (e: RequestLogEntry) => void,
+): void {
+  app.removeAllContentTypeParsers();
+  // GitHub parses any body as JSON whatever the Content-Type says; an empty body is "no fields".
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const raw = String(body).trim();
+    if (raw === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(raw));
+    } catch {
+      done(new HttpError(400, errorBody('Problems parsing JSON')), undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.headers({
+      'x-github-media-type': 'github.v3; format=json',
+      'x-github-api-version-selected': String(req.headers['x-github-api-version'] ?? '2022-11-28'),
+      'x-github-request-id': `DOUBLE:${requests.length + 1}`,
+      'x-ratelimit-limit': '5000',
+      'x-ratelimit-remaining': '4999',
+      'x-ratelimit-used': '1',
+      'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
+      'x-ratelimit-resource': 'core',
+    });
+    const isApi = req.url === API || req.url.startsWith(`${API}/`) || req.url.startsWith(`${API}?`);
+    if (!isApi && !req.url.startsWith(`${CONTROL}/`)) return;
+    if (isApi && core.fault.remaining > 0) {
+      core.fault.remaining -= 1;
+      const status = core.fault.status;
+      return reply.code(status).send(errorBody(`Injected failure (HTTP ${status}) from the GitHub double's failNext()`));
+    }
+    if (!tokenMatches(tokenFromHeader(req.headers.authorization), core.opts.token)) {
+      return reply.code(401).send(errorBody('Bad credentials'));
+    }
+    return undefined;
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.url.startsWith(`${CONTROL}/`)) return; // test-harness traffic is not API traffic
+    const [p = '', q = ''] = req.url.split(/\?(.*)/s);
+    const entry: RequestLogEntry = {
+      method: req.method,
+      path: p,
+      query: q,
+      status: reply.statusCode,
+      handled: !req.is404,
+      ...(req.is404 ? {} : { route: req.routeOptions.url }),
+    };
+    requests.push(entry);
+    if (!entry.handled) onUnhandled(entry);
+  });
+
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send(errorBody('Not Found')));
+
+  app.setErrorHandler((err, _req, reply) => {
+    if (err instanceof HttpError) return reply.code(err.status).send(err.body);
+    if (err instanceof GitError) return reply.code(500).send(errorBody(`git failed: ${err.stderr.trim() || err.message}`));
+    const status = typeof (err as { statusCode?: unknown }).statusCode === 'number' ? (err as { statusCode: number }).statusCode : 500;
+    return reply.code(status).send(errorBody(err instanceof Error ? err.message : String(err)));
+  });
+}
+
+/** Sends JSON; successful GETs get an ETag and honour If-None-Match with 304, as GitHub does. */
+function send(req: FastifyRequest, reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  const payload = JSON.stringify(body);
+  if ((req.method === 'GET' || req.method === 'HEAD') && status === 200) {
+    const etag = etagFor(payload);
+    reply.header('etag', etag);
+    if (etagMatches(req.headers['if-none-match'], etag)) return reply.code(304).send();
+  }
+  return reply.code(status).type('application/json; charset=utf-8').send(payload);
+}
+
+type RepoParams = { owner: string; repo: string };
+
+/** All API routes. Paths and status codes mirror api.github.com. */
+function registerRoutes(app: FastifyInstance, core: Core): void {
+  const { urls, acc } = core;
+
+  app.get(`${API}/user`, async (req, reply) => send(req, reply, 200, userJson(urls, acc.user.login, acc.user.id, acc.user.email)));
+
+  app.get<{ Params: { owner: string } }>(`${API}/users/:owner`, async (req, reply) => {
+    const name = req.params.owner;
+    if (sameName(name, acc.org.login)) return send(req, reply, 200, { ...orgJson(urls, acc.org.login, acc.org.id) });
+    if (sameName(name, acc.user.login)) return send(req, reply, 200, userJson(urls, acc.user.login, acc.user.id));
+    const known = core.state.repos.find((r) => sameName(r.owner, name));
+    if (!known) throw new HttpError(404, errorBody('Not Found'));
+    return send(req, reply, 200, userJson(urls, known.owner, syntheticUserId(known.owner)));
+  });
+
+  app.get<{ Params: { owner: string } }>(`${API}/orgs/:owner`, async (req, reply) => {
+    if (!sameName(req.params.owner, acc.org.login)) throw new HttpError(404, errorBody('Not Found'));
+    return send(req, reply, 200, orgJson(urls, acc.org.login, acc.org.id));
+  });
+
+  app.get<{ Params: RepoParams }>(`${API}/repos/:owner/:repo`, async (req, reply) => {
+    const r = core.requireRepo(req.params.owner, req.params.repo);
+    return send(req, reply, 200, repoJson(urls, acc, r, r.createdAt));
+  });
+
+  registerBranchRoutes(app, core);
+  registerKeyRoutes(app, core);
+  registerContentRoutes(app, core);
+  registerCommitRoutes(app, core);
+  registerGitRoutes(app, core);
+}
+
+function sameName(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+function registerBranchRoutes(app: FastifyInstance, core: Core): void {
+  const { urls, acc, run } = core;
+  app.get<{ Params: RepoParams }>(`${API}/repos/:owner/:repo/branches`, async (req, reply) => {
+    const r = core.requireRepo(req.params.owner, req.params.repo);
+    const page = paginate(await listBranches(run, core.gitDir(r)), urls.web + req.url);
+    if (page.link) reply.header('link', page.link);
+    const full = `${r.owner}/${r.name}`;
+    return send(
+      req,
+      reply,
+      200,
+      page.items.map((b) => ({
+        name: b.name,
+        commit: { sha: b.sha, url: `${urls.api}/repos/${full}/commits/${b.sha}` },
+        protected: false,
+      })),
+    );
+  });
+
+  // Branch names may contain "/", sent percent-encoded or not; take the raw tail of the path.
+  app.get<{ Params: RepoParams }>(`${API}/repos/:owner/:repo/branches/*`, async (req, reply) => {
+    const r = core.requireRepo(req.params.owner, req.params.repo);
+    const name = pathTail(req.url, 7);
+    const sha = await branchTip(run, core.gitDir(r), name);
+    if (!sha) throw new HttpError(404, errorBody('Branch not found'));
+    return send(req, reply, 200, branchJson(urls, acc, r, name, await readCommit(run, core.gitDir(r), sha)));
+  });
+}
+
+function registerKeyRoutes(app: FastifyInstance, core: Core): void {
+  const { urls, acc } = core;
+  type KeyParams = RepoParams & { id: string };
+
+  app.get<{ Params: RepoParams }>(`${API}/repos/:owner/:repo/keys`, async (req, reply) => {
+    const r = core.requireRepo(req.params.owner, req.params.repo);
+    const page = paginate(keysOf(core.state, r), urls.web + req.url);
+    if (page.link) reply.header('link', page.link);
+    return send(req, reply, 200, page.items.map((k) => keyJson(urls, acc, k)));
+  });
+
+  app.post<{ Params: RepoParams }>(`${API}/repos/:owner/:repo/keys`, async (req, reply) => {
+    const r = core.requireRepo(req.params.owner, req.params.repo);
+    const body = asObject(req.body);
+    const key = optString(body, 'key');
+    if (!key) throw new HttpError(422, missingField('key'));
+    const readOnly = body['read_only'] === undefined ? false : body['read_only'] === true;
+    const rec = await addKeyRecord(core, r, { key, title: optString(body, 'title'), readOnly });
+    return send(req, reply, 201, keyJson(urls, acc, rec));
+  });
+
+  app.get<{ Params: KeyParams }>(`${API}/repos/:owner/:repo/keys/:id`, async (req, reply) => {
+    const r = core.requireRepo(req.params.owner, req.params.repo);
+    const k = keysOf(core.state, r).find((x) => String(x.id) === req.params.id);
+    if (!k) throw new HttpError(404, errorBody('Not Found'));
+    return send(req, reply, 200, keyJson(urls, acc, k));
+  });
+
+  app.delete<{ Params: KeyParams }>(`${API}/repos/:owner/:repo/keys/:id`, async (req, reply) => {
+    const r = core.requireRepo(req.params.owner, req.params.repo);
+    if (!(await removeKeyRecord(core, r, Number(req.params.id)))) throw new HttpError(404, errorBody('Not Found'));
+    return reply.code(204).send();
+  });
+}
+
+/**
+ * Validates and stores a deploy key. GitHub refuses a key that is already
+ * registered anywhere (deploy keys identify exactly one repository), which
+ * is also what lets the SSH side map a key to its repository unambiguously.
+ */
+async function addKeyRecord(
+  core: Core,
+  r: RepoRecord,
+  input: { key: string; title: string | undefined; readOnly: boolean },
+): Promise<KeyRecord> {
+  const norm = normalizePublicKey(input.key);
+  if (!norm.ok) throw new HttpError(422, validationFailed('PublicKey', 'key', norm.reason));
+  if (core.state.keys.some((k) => k.key === norm.key)) {
+    throw new HttpError(422, validationFailed('PublicKey', 'key', 'key is already in use'));
+  }
+  const title = input.title ?? input.key.trim().split(/\s+/).slice(2).join(' ');
+  if (core.opts.uniqueKeyTitles && keysOf(core.state, r).some((k) => k.title === title)) {
+    throw new HttpError(422, validationFailed('PublicKey', 'title', 'title is already in use'));
+  }
+  const rec: KeyRecord = {
+    id: core.state.nextKeyId++,
+    owner: r.owner,
+    repo: r.name,
+    key: norm.key,
+    title,
+    readOnly: input.readOnly,
+    createdAt: isoNow(),
+  };
+  core.state.keys.push(rec);
+  await core.persist();
+  return rec;
+}
+
+async function removeKeyRecord(core: Core, r: RepoRecord, id: number): Promise<boolean> {
+  const k = repoKey(r.owner, r.name);
+  const i = core.state.keys.findIndex((x) => x.id === id && repoKey(x.owner, x.repo) === k);
+  if (i < 0) return false;
+  core.state.keys.splice(i, 1);
+  await core.persist();
+  return true;
+}
+
+function isoNow(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function registerContentRoutes(app: FastifyInstance, core: Core): void {
+  const { urls, run } = core;
+  const paths = [`${API}/repos/:owner/:repo/contents`, `${API}/repos/:owner/:repo/contents/*`];
+  for (const route of paths) {
+    app.get<{ Params: RepoParams; Querystring: { ref?: string } }>(route, async (req, reply) => {
+      const r = core.requireRepo(req.params.owner, req.params.repo);
+      const filePath = pathTail(req.url, 7);
+      const ref = req.query.ref || r.defaultBranch;
+      const commit = await resolveCommit(run, core.gitDir(r), ref);
+      if (!commit) {
+        const empty = (await listBranches(run, core.gitDir(r))).length === 0;
+        throw new HttpError(404, errorBody(empty ? 'This repository is empty.' : `No commit found for the ref ${ref}`));
+      }
+      if (filePath === '') {
+        const entries = (await listDir(run, core.gitDir(r), commit, '')) ?? [];
+        return send(req, reply, 200, entries.map((e) => contentMetaJson(urls, r, ref, e)));
+      }
+      const entry = isSafeRepoPath(filePath) ? await findEntry(run, core.gitDir(r), commit, filePath) : undefined;
+      if (!entry) throw new HttpError(404, errorBody('Not Found'));
+      if (entry.type === 'tree') {
+        const entries = (await listDir(run, core.gitDir(r), commit, filePath)) ?? [];
+        return send(req, reply, 200, entries.map((e) => contentMetaJson(urls, r, ref, e)));
+      }
+      if (entry.type !== 'blob') return send(req, reply, 200, contentMetaJson(urls, r, ref, entry));
+      return send(req, reply, 200, fileJson(urls, r, ref, entry, await readBlob(run, core.gitDir(r), entry.sha)));
+    });
+  }
+
+  app.put<{ Params: RepoParams }>(`${API}/repos/:owner/:repo/contents/*`, async (req, reply) => {
+    const r = core.requireRepo(req.params.owner, req.params.repo);
+    const filePath = checkedPath(pathTail(req.url, 7));
+    const body = asObject(req.body);
+    const result = await core.locked(repoKey(r.owner, r.name), () => putFile(core, r, filePath, body));
+    return send(req, reply, result.created ? 201 : 200, result.body);
+  });
+
+  app.delete<{ Params: RepoParams }>(`${API}/repos/:owner/:repo/contents/*`, async (req, reply) => {
+    const r = core.requireRepo(req.params.owner, req.params.repo);
+    const filePath = checkedPath(pathTail(req.url, 7));
+    const body = asObject(req.body);
+    const result = await core.locked(repoKey(r.owner, r.name), () => deleteFile(core, r, filePath, body));
+    return send(req, reply, 200, result);
+  });
+}
+
+function checkedPath(p: string): string {
+  if (!isSafeRepoPath(p)) throw new HttpError(422, validationFailed('Commit', 'path', `path "${p}" is not a valid file path`));
+  return p;
+}
+
+/** Author/committer of a contents-API commit, defaulted the way GitHub documents. */
+function identities(core: Core, body: Record<string, unknown>): { author: Ident; committer: Ident } {
+  const now = `${Math.floor(Date.now() / 1000)} +0000`;
+  const me: Ident = { name: core.acc.user.login, email: core.acc.user.email, date: now };
+  const committer = parseIdent(body['committer'], 'committer', now) ?? me;
+  const author = parseIdent(body['author'], 'author', now) ?? committer;
+  return { author, committer };
+}
+
+type Ident = { name: string; email: string; date: string };
+
+function parseIdent(v: unknown, field: string, now: string): Ident | undefined {
+  if (v === undefined || v === null) return undefined;
+  const o = asObject(v);
+  const name = optString(o, 'name');
+  const email = optString(o, 'email');
+  if (!name) throw new HttpError(422, missingField(`${field}.name`));
+  if (!email) throw new HttpError(422, missingField(`${field}.email`));
+  const dateRaw = optString(o, 'date');
+  const ms = dateRaw ? Date.parse(dateRaw) : NaN;
+  return { name, email, date: Number.isFinite(ms) ? `${Math.floor(ms / 1000)} +0000` : now };
+}
+
+/** The branch a contents write targets and its current tip (undefined only for an empty repository). */
+async function targetBranch(core: Core, r: RepoRecord, body: Record<string, unknown>): Promise<{ branch: string; tip: string | undefined }> {
+  const branch = optString(body, 'branch') ?? r.defaultBranch;
+  if (!isSafeBranchName(branch)) throw new HttpError(422, validationFailed('Commit', 'branch', `invalid branch name "${branch}"`));
+  const tip = await branchTip(core.run, core.gitDir(r), branch);
+  if (!tip && (await listBranches(core.run, core.gitDir(r))).length > 0) {
+    throw new HttpError(404, errorBody(`Branch ${branch} not found`));
+  }
+  return { branch, tip };
+}
+
+/** PUT /contents: create or update one file as a real commit. */
+async function putFile(
+  core: Core,
+  r: RepoRecord,
+  filePath: string,
+  body: Record<string, unknown>,
+): Promise<{ created: boolean; body: Record<string, unknown> }> {
+  const message = optString(body, 'message');
+  if (!message) throw new HttpError(422, missingField('message'));
+  const b64 = body['content'];
+  if (typeof b64 !== 'string') throw new HttpError(422, missingField('content'));
+  if (!/^[A-Za-z0-9+/=\r\n]*$/.test(b64)) throw new HttpError(422, validationFailed('Commit', 'content', 'content is not valid Base64'));
+  const { branch, tip } = await targetBranch(core, r, body);
+  const gitDir = core.gitDir(r);
+  const existing = tip ? await findEntry(core.run, gitDir, tip, filePath) : undefined;
+  if (existing?.type === 'tree') throw new HttpError(422, errorBody(`${filePath} is a directory`));
+  const sha = optString(body, 'sha');
+  if (existing && !sha) throw new HttpError(422, missingField('sha'));
+  if (existing && sha !== existing.sha) throw new HttpError(409, errorBody(`${filePath} does not match ${sha}`));
+  const mode = existing && existing.mode === '100755' ? '100755' : '100644';
+  const commit = await commitOrConflict(core, gitDir, {
+    branch,
+    parent: tip,
+    change: { kind: 'write', path: filePath, content: Buffer.from(b64, 'base64'), mode },
+    message,
+    ...identities(core, body),
+  });
+  const entry = await findEntry(core.run, gitDir, commit, filePath);
+  if (!entry) throw new Error(`GitHub double: ${filePath} missing right after committing it`);
+  const info = await readCommit(core.run, gitDir, commit);
+  return {
+    created: !existing,
+    body: { content: contentMetaJson(core.urls, r, branch, entry), commit: gitCommitJson(core.urls, r, info) },
+  };
+}
+
+/** DELETE /contents: remove one file as a real commit. */
+async function deleteFile(core: Core, r: RepoRecord, filePath: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const message = optString(body, 'message');
+  if (!message) throw new HttpError(422, missingField('message'));
+  const sha = optString(body, 'sha');
+  if (!sha) throw new HttpError(422, missingField('sha'));
+  const { branch, tip } = await targetBranch(core, r, body);
+  const gitDir = core.gitDir(r);
+  const existing = tip ? await findEntry(core.run, gitDir, tip, filePath) : undefined;
+  if (!existing || existing.type !== 'blob') throw new HttpError(404, errorBody('Not Found'));
+  if (sha !== existing.sha) throw new HttpError(409, errorBody(`${filePath} does not match ${sha}`));
+  const commit = await commitOrConflict(core, gitDir, {
+    branch,
+    parent: tip,
+    change: { kind: 'delete', path: filePath },
+    message,
+    ...identities(core, body),
+  });
+  return { content: null, commit: gitCommitJson(core.urls, r, await readCommit(core.run, gitDir, commit)) };
+}
+
+/** Runs {@link commitChange}, turning git refusals into the HTTP errors GitHub would give. */
+async function commitOrConflict(core: Core, gitDir: string, req: Parameters<typeof commitChange>[2]): Promise<string> {
+  try {
+    return await commitChange(core.run, gitDir, req);
+  } catch (e) {
+    if (!(e instanceof GitError)) throw e;
+    if (e.args.includes('update-ref')) {
+      throw new HttpError(409, errorBody(`Branch ${req.branch} moved while committing (concurrent push?); retry`));
+    }
+    throw new HttpError(422, errorBody(`Could not commit ${req.change.path}: ${e.stderr.trim()}`));
+  }
+}
+
+function registerCommitRoutes(app: FastifyInstance, core: Core): void {
+  const { urls, acc, run } = core;
+
+  app.get<{ Params: RepoParams; Querystring: { sha?: string; path?: string } }>(
+    `${API}/repos/:owner/:repo/commits`,
+    async (req, reply) => {
+      const r = core.requireRepo(req.params.owner, req.params.repo);
+      const gitDir = core.gitDir(r);
+      const start = req.query.sha || r.defaultBranch;
+      const tip = await resolveCommit(run, gitDir, start);
+      if (!tip) {
+        if ((await listBranches(run, gitDir)).length === 0) throw new HttpError(409, errorBody('Git Repository is empty.'));
+        throw new HttpError(404, errorBody(`No commit found for SHA: ${start}`));
+      }
+      const filePath = req.query.path?.replace(/^\/+|\/+$/g, '');
+      const shas = await revList(run, gitDir, tip, filePath && isSafeRepoPath(filePath) ? filePath : undefined);
+      const page = paginate(shas, urls.web + req.url);
+      if (page.link) reply.header('link', page.link);
+      const commits = await Promise.all(page.items.map((s) => readCommit(run, gitDir, s)));
+      return send(req, reply, 200, commits.map((c) => repoCommitJson(urls, acc, r, c)));
+    },
+  );
+
+  app.get<{ Params: RepoParams }>(`${API}/repos/:owner/:repo/commits/*`, async (req, reply) => {
+    const r = core.requireRepo(req.params.owner, req.params.repo);
+    const gitDir = core.gitDir(r);
+    const ref = pathTail(req.url, 7);
+    const sha = await resolveCommit(run, gitDir, ref);
+    if (!sha) throw new HttpError(422, errorBody(`No commit found for SHA: ${ref}`));
+    const info = await readCommit(run, gitDir, sha);
+    return send(req, reply, 200, repoCommitJson(urls, acc, r, info, await changedFiles(run, gitDir, info)));
+  });
+}
+
+function registerGitRoutes(app: FastifyInstance, core: Core): void {
+  const { urls, run } = core;
+
+  app.get<{ Params: RepoParams & { sha: string } }>(`${API}/repos/:owner/:repo/git/commits/:sha`, async (req, reply) => {
+    const r = core.requireRepo(req.params.owner, req.params.repo);
+    const sha = /^[0-9a-f]{4,40}$/.test(req.params.sha) ? await resolveCommit(run, core.gitDir(r), req.params.sha) : undefined;
+    if (!sha) throw new HttpError(404, errorBody('Not Found'));
+    return send(req, reply, 200, gitCommitJson(urls, r, await readCommit(run, core.gitDir(r), sha)));
+  });
+
+  app.get<{ Params: RepoParams & { sha: string } }>(`${API}/repos/:owner/:repo/git/blobs/:sha`, async (req, reply) => {
+    const r = core.requireRepo(req.params.owner, req.params.repo);
+    const res = /^[0-9a-f]{40}$/.test(req.params.sha)
+      ? await run(core.gitDir(r), ['cat-file', 'blob', req.params.sha], { allowFailure: true })
+      : undefined;
+    if (!res || res.code !== 0) throw new HttpError(404, errorBody('Not Found'));
+    const full = `${r.owner}/${r.name}`;
+    return send(req, reply, 200, {
+      sha: req.params.sha,
+      node_id: Buffer.from(`0:Blob${req.params.sha}`).toString('base64'),
+      size: res.stdout.length,
+      url: `${urls.api}/repos/${full}/git/blobs/${req.params.sha}`,
+      content: res.stdout.toString('base64'),
+      encoding: 'base64',
+    });
+  });
+
+  // go-github's GetRef uses git/ref/{ref}; older clients use git/refs/{ref}.
+  for (const [route, from] of [
+    [`${API}/repos/:owner/:repo/git/ref/*`, 8],
+    [`${API}/repos/:owner/:repo/git/refs/*`, 8],
+  ] as const) {
+    app.get<{ Params: RepoParams }>(route, async (req, reply) => {
+      const r = core.requireRepo(req.params.owner, req.params.repo);
+      const ref = `refs/${pathTail(req.url, from)}`;
+      const branch = ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : undefined;
+      const sha = branch ? await branchTip(run, core.gitDir(r), branch) : undefined;
+      if (!sha) throw new HttpError(404, errorBody('Not Found'));
+      return send(req, reply, 200, refJson(urls, r, ref, sha));
+    });
+  }
+
+  app.post<{ Params: RepoParams }>(`${API}/repos/:owner/:repo/git/refs`, async (req, reply) => {
+    const r = core.requireRepo(req.params.owner, req.params.repo);
+    const body = asObject(req.body);
+    const ref = optString(body, 'ref');
+    const sha = optString(body, 'sha');
+    if (!ref) throw new HttpError(422, missingField('ref'));
+    if (!sha) throw new HttpError(422, missingField('sha'));
+    const branch = ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : undefined;
+    if (!branch || !isSafeBranchName(branch)) throw new HttpError(422, errorBody('Reference name is not valid (only refs/heads/* is supported)'));
+    const gitDir = core.gitDir(r);
+    const result = await core.locked(repoKey(r.owner, r.name), async () => {
+      if (await branchTip(run, gitDir, branch)) throw new HttpError(422, errorBody('Reference already exists'));
+      const target = /^[0-9a-f]{40}$/.test(sha) ? await resolveCommit(run, gitDir, sha) : undefined;
+      if (!target) throw new HttpError(422, errorBody('Object does not exist'));
+      await createRef(run, gitDir, branch, target);
+      return target;
+    });
+    return send(req, reply, 201, refJson(urls, r, ref, result));
+  });
+}
+
+/**
+ * Control endpoints mirroring the out-of-band methods, for when the double
+ * runs as a separate process (main.ts). Same token as the API; not logged in
+ * `requests` and not affected by failNext.
+ *
+ * - POST   /_double/fail-next {n, status?}
+ * - GET    /_double/requests
+ * - POST   /_double/repos {owner, name, defaultBranch?}
+ * - GET    /_double/repos/{owner}/{repo}/keys
+ * - DELETE /_double/repos/{owner}/{repo}/keys/{id}
+ */
+function registerControlRoutes(app: FastifyInstance, double: () => GitHubDouble): void {
+  const fail = (e: unknown): never => {
+    throw new HttpError(422, errorBody(e instanceof Error ? e.message : String(e)));
+  };
+  app.post(`${CONTROL}/fail-next`, async (req, reply) => {
+    const body = asObject(req.body);
+    const n = Number(body['n']);
+    const status = body['status'] === undefined ? 502 : Number(body['status']);
+    try {
+      double().failNext(n, status);
+    } catch (e) {
+      fail(e);
+    }
+    return reply.code(204).send();
+  });
+  app.get(`${CONTROL}/requests`, async (req, reply) => send(req, reply, 200, double().requests));
+  app.post(`${CONTROL}/repos`, async (req, reply) => {
+    const body = asObject(req.body);
+    const owner = optString(body, 'owner') ?? double().owner;
+    const name = optString(body, 'name') ?? fail(new Error('"name" is required'));
+    await double()
+      .createRepo(owner, name, optString(body, 'defaultBranch') ?? 'main')
+      .catch(fail);
+    return send(req, reply, 201, { owner, name, sshUrl: double().sshUrl(owner, name) });
+  });
+  app.get<{ Params: RepoParams }>(`${CONTROL}/repos/:owner/:repo/keys`, async (req, reply) => {
+    if (!double().hasRepo(req.params.owner, req.params.repo)) throw new HttpError(404, errorBody('Not Found'));
+    return send(req, reply, 200, double().listKeys(req.params.owner, req.params.repo));
+  });
+  app.delete<{ Params: RepoParams & { id: string } }>(`${CONTROL}/repos/:owner/:repo/keys/:id`, async (req, reply) => {
+    if (!double().hasRepo(req.params.owner, req.params.repo)) throw new HttpError(404, errorBody('Not Found'));
+    const gone = await double().deleteKey(req.params.owner, req.params.repo, Number(req.params.id));
+    return gone ? reply.code(204).send() : reply.code(404).send(errorBody('Not Found'));
+  });
+}
+
+/** Wraps the running pieces into the public {@link GitHubDouble} object. */
+function buildHandle(p: {
+  core: Core;
+  app: FastifyInstance;
+  sshd: SshdHandle | undefined;
+  requests: RequestLogEntry[];
+  dataDir: string;
+  port: number;
+  sshPort: number;
+  sshUser: string;
+  knownHosts: string;
+  owner: string;
+  sshUrl: (o: string, r: string) => string;
+}): GitHubDouble {
+  const { core } = p;
+  const outOfBand = (owner: string, repo: string): RepoRecord => {
+    const r = findRepo(core.state, owner, repo);
+    if (!r) throw new Error(`GitHub double: no repository ${owner}/${repo}`);
+    return r;
+  };
+  const toDeployKey = (k: KeyRecord): DeployKey => ({
+    id: k.id,
+    key: k.key,
+    title: k.title,
+    readOnly: k.readOnly,
+    createdAt: k.createdAt,
+  });
+  let closed = false;
+
+  return {
+    baseUrl: `http://127.0.0.1:${p.port}/`,
+    apiUrl: core.urls.api,
+    port: p.port,
+    sshPort: p.sshPort,
+    sshUser: p.sshUser,
+    knownHosts: p.knownHosts,
+    dataDir: p.dataDir,
+    owner: p.owner,
+    requests: p.requests,
+    sshUrl: p.sshUrl,
+    repoPath: (owner, repo) => core.gitDir(outOfBand(owner, repo)),
+    hasRepo: (owner, repo) => findRepo(core.state, owner, repo) !== undefined,
+
+    async createRepo(owner, name, defaultBranch = 'main', opts = {}) {
+      if (!NAME_RE.test(owner) || !NAME_RE.test(name) || name === '.' || name === '..' || /\.git$/i.test(name)) {
+        throw new Error(`GitHub double: invalid repository name ${owner}/${name}`);
+      }
+      if (!isSafeBranchName(defaultBranch)) throw new Error(`GitHub double: invalid branch name ${defaultBranch}`);
+      if (findRepo(core.state, owner, name)) throw new Error(`GitHub double: repository ${owner}/${name} already exists`);
+      const rec: RepoRecord = {
+        id: core.state.nextRepoId++,
+        owner,
+        name,
+        defaultBranch,
+        private: opts.private ?? true,
+        createdAt: isoNow(),
+      };
+      const gitDir = core.gitDir(rec);
+      await mkdirAsRepoOwner(core, path.dirname(gitDir));
+      await initBare(core.run, gitDir, defaultBranch);
+      if (opts.autoInit ?? true) {
+        const now = `${Math.floor(Date.now() / 1000)} +0000`;
+        const me = { name: core.acc.user.login, email: core.acc.user.email, date: now };
+        await commitChange(core.run, gitDir, {
+          branch: defaultBranch,
+          parent: undefined,
+          change: { kind: 'write', path: 'README.md', content: Buffer.from(`# ${name}\n`), mode: '100644' },
+          message: 'Initial commit',
+          author: me,
+          committer: me,
+        });
+      }
+      core.state.repos.push(rec);
+      await core.persist();
+    },
+
+    async createBranch(owner, repo, branch, from) {
+      const r = outOfBand(owner, repo);
+      if (!isSafeBranchName(branch)) throw new Error(`GitHub double: invalid branch name ${branch}`);
+      const gitDir = core.gitDir(r);
+      return core.locked(repoKey(r.owner, r.name), async () => {
+        const sha = await resolveCommit(core.run, gitDir, from ?? `refs/heads/${r.defaultBranch}`);
+        if (!sha) throw new Error(`GitHub double: cannot create ${branch}: ${from ?? r.defaultBranch} does not resolve to a commit`);
+        await createRef(core.run, gitDir, branch, sha);
+        return sha;
+      });
+    },
+
+    branchSha: (owner, repo, branch) => branchTip(core.run, core.gitDir(outOfBand(owner, repo)), branch),
+
+    async readFile(owner, repo, filePath, ref) {
+      const r = outOfBand(owner, repo);
+      const gitDir = core.gitDir(r);
+      const commit = await resolveCommit(core.run, gitDir, ref ?? `refs/heads/${r.defaultBranch}`);
+      if (!commit || !isSafeRepoPath(filePath)) return undefined;
+      const e = await findEntry(core.run, gitDir, commit, filePath);
+      return e && e.type === 'blob' ? readBlob(core.run, gitDir, e.sha) : undefined;
+    },
+
+    async git(owner, repo, args) {
+      return (await core.run(core.gitDir(outOfBand(owner, repo)), args)).stdout.toString('utf8');
+    },
+
+    listKeys: (owner, repo) => keysOf(core.state, outOfBand(owner, repo)).map(toDeployKey),
+
+    async addKey(owner, repo, key) {
+      const r = outOfBand(owner, repo);
+      try {
+        return toDeployKey(await addKeyRecord(core, r, key));
+      } catch (e) {
+        if (e instanceof HttpError) throw new Error(`GitHub double: addKey refused: ${JSON.stringify(e.body)}`);
+        throw e;
+      }
+    },
+
+    deleteKey: (owner, repo, id) => removeKeyRecord(core, outOfBand(owner, repo), id),
+
+    failNext(n, status = 502) {
+      if (!Number.isInteger(n) || n < 0) throw new Error(`GitHub double: failNext needs a non-negative integer, got ${n}`);
+      if (!Number.isInteger(status) || status < 400 || status > 599) throw new Error(`GitHub double: failNext status must be 4xx/5xx, got ${status}`);
+      core.fault.remaining = n;
+      core.fault.status = status;
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await p.sshd?.stop();
+      await p.app.close();
+      await core.locked('meta', async () => undefined);
+    },
+  };
+}
+
+/** Creates a directory under repos/ owned by the SSH user, so pushes can write into it. */
+async function mkdirAsRepoOwner(core: Core, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  const owner = await stat(core.reposRoot);
+  await chown(dir, owner.uid, owner.gid);
+}
