@@ -122,7 +122,7 @@ describe("stack program (capsule mode, two tenants)", function () {
       const m = meta(mocks.one(T.namespace, `dev-team-ns-${ns}`));
       assert.equal(m.name, ns);
       assert.deepEqual(m.labels, { "capsule.clastix.io/tenant": "dev-team" });
-      assert.deepEqual(m.ownerReferences, [{ apiVersion: "capsule.clastix.io/v1beta2", kind: "Tenant", name: "dev-team", uid: "uid-dev-team-capsule-tenant", controller: true, blockOwnerDeletion: true }]);
+      assert.deepEqual(m.ownerReferences, [{ apiVersion: "capsule.clastix.io/v1beta2", kind: "Tenant", name: "dev-team", uid: "uid-dev-team-capsule-tenant" }]);
     }
     const sa = mocks.one(T.serviceAccount, "dev-team-sa-dev-team-apps");
     assert.deepEqual(meta(sa), { name: "dev-team", namespace: "dev-team-apps", labels: { "toolkit.fluxcd.io/tenant": "dev-team" } });

@@ -86,6 +86,9 @@ export class Tenant extends pulumi.ComponentResource {
     // Capsule mode: the Tenant comes first, and each namespace points at it
     // through an ownerReference. Capsule ignores the tenant label when a
     // cluster admin sets it, so the reference is what places the namespace.
+    // It is written exactly as Capsule writes its own (no controller or
+    // blockOwnerDeletion flags), so Capsule never rewrites it and a refresh
+    // shows no drift.
     const capsuleTenant = args.mode === "capsule"
       ? kubeResource(`${name}-capsule-tenant`, capsuleTenantObject(tenant, home, args.namespaceQuota), { parent: this, dependsOn: after })
       : undefined;
@@ -100,7 +103,7 @@ export class Tenant extends pulumi.ComponentResource {
             name: ns,
             labels: args.mode === "capsule" ? { [CAPSULE_TENANT_LABEL]: tenant } : { [FLUX_TENANT_LABEL]: tenant },
             ownerReferences: capsuleUid
-              ? [{ apiVersion: CAPSULE_API, kind: "Tenant", name: tenant, uid: capsuleUid, controller: true, blockOwnerDeletion: true }]
+              ? [{ apiVersion: CAPSULE_API, kind: "Tenant", name: tenant, uid: capsuleUid }]
               : undefined,
           },
         },

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Stops the controllers started by lab/controllers/up.sh (pid files first:
+# SIGTERM, then SIGKILL after 15 s; then any process still carrying this state
+# dir's marker) and, while the lab apiserver answers, deletes the webhook
+# configurations Capsule created, so a lab left running without Capsule still
+# admits namespaces. Keeps logs; drops pid files and artifact storage.
+# Idempotent. Run it before lab/cluster/down.sh (which deletes the state dir).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+for ((i = ${#CTRL_COMPONENTS[@]} - 1; i >= 0; i--)); do
+  name=${CTRL_COMPONENTS[i]}
+  if pid=$(ctrl_pid "$name"); then
+    ctrl_kill "$pid" "$name"
+  fi
+  rm -f "$(ctrl_pidfile "$name")"
+done
+while read -r pid; do
+  [ -n "$pid" ] || continue
+  ctrl_log "found pid $pid of $CTRL_STATE without a pid file"
+  ctrl_kill "$pid" "stray"
+done < <(ctrl_strays)
+
+if [ -f "$CTRL_KUBECONFIG" ]; then
+  KUBECTL=
+  while read -r d; do
+    [ -n "$d" ] && [ -x "$d/kubectl" ] && KUBECTL=$d/kubectl
+  done < <(bash "$CTRL_ROOT/lab/toolchain/kube.sh" 2>/dev/null)
+  if [ -n "$KUBECTL" ] && kc get --raw /readyz >/dev/null 2>&1; then
+    kc delete validatingwebhookconfiguration,mutatingwebhookconfiguration capsule-dynamic-webhook \
+      --ignore-not-found --wait=false >/dev/null &&
+      ctrl_log "Capsule's webhook configurations removed"
+  fi
+fi
+rm -rf "$CTRL_STATE/storage" "$CTRL_STATE/run"
+ctrl_log "controllers down"

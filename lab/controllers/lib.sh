@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2034  # the variables here are used by the scripts that source it
+# Shared settings and helpers for lab/controllers/{up,down,prove}.sh. Source it; do not run it.
+#
+# The controllers (Flux source-controller and kustomize-controller, Capsule)
+# run as local processes against the lab cluster of lab/cluster/up.sh, with
+# the lab's admin kubeconfig. Their state (logs, pid files, artifact storage,
+# webhook certificate) lives in $CTRL_STATE, inside the lab's state dir, so
+# lab/cluster/down.sh removes it too (run lab/controllers/down.sh first).
+
+set -euo pipefail
+
+CTRL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CTRL_LAB=${FLUX_CAPSULE_LAB:-/tmp/flux-capsule-lab}
+CTRL_LAB=${CTRL_LAB%/}
+CTRL_KUBECONFIG=$CTRL_LAB/kubeconfig
+CTRL_STATE=$CTRL_LAB/controllers
+
+# Namespaces the controllers run "in" (RUNTIME_NAMESPACE / NAMESPACE).
+CTRL_FLUX_NS=flux-system
+CTRL_CAPSULE_NS=capsule-system
+
+# Loopback ports. Capsule's health probe is fixed at :10080 (no flag in
+# v0.14.0) and its webhook server takes a port only (it binds every address).
+CTRL_HOST=127.0.0.1
+CTRL_SOURCE_METRICS_PORT=${CTRL_SOURCE_METRICS_PORT:-18080}
+CTRL_SOURCE_HEALTH_PORT=${CTRL_SOURCE_HEALTH_PORT:-19440}
+CTRL_SOURCE_STORAGE_PORT=${CTRL_SOURCE_STORAGE_PORT:-19090}
+CTRL_KUSTOMIZE_METRICS_PORT=${CTRL_KUSTOMIZE_METRICS_PORT:-18081}
+CTRL_KUSTOMIZE_HEALTH_PORT=${CTRL_KUSTOMIZE_HEALTH_PORT:-19441}
+CTRL_CAPSULE_METRICS_PORT=${CTRL_CAPSULE_METRICS_PORT:-18082}
+CTRL_CAPSULE_WEBHOOK_PORT=${CTRL_CAPSULE_WEBHOOK_PORT:-19443}
+CTRL_CAPSULE_HEALTH_PORT=10080
+
+# Start order; down.sh stops in reverse.
+CTRL_COMPONENTS=(source-controller kustomize-controller capsule)
+
+# Every process we start carries this in its environment, so down.sh can find
+# strays (lost pid files) without matching on names.
+CTRL_MARKER_VAR=FLUX_CAPSULE_CONTROLLERS_STATE
+
+ctrl_log() { printf '[controllers %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+ctrl_pidfile() { printf '%s/run/%s.pid' "$CTRL_STATE" "$1"; }
+ctrl_logfile() { printf '%s/logs/%s.log' "$CTRL_STATE" "$1"; }
+
+# ctrl_is_ours PID -> true when PID was started by up.sh for this state dir.
+ctrl_is_ours() {
+  [ -r "/proc/$1/environ" ] || return 1
+  { tr '\0' '\n' <"/proc/$1/environ"; } 2>/dev/null | grep -qxF "$CTRL_MARKER_VAR=$CTRL_STATE"
+}
+
+# ctrl_pid NAME -> pid of a running component (fails otherwise).
+ctrl_pid() {
+  local f pid
+  f=$(ctrl_pidfile "$1")
+  [ -s "$f" ] || return 1
+  pid=$(<"$f")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null && ctrl_is_ours "$pid" || return 1
+  printf '%s' "$pid"
+}
+
+ctrl_running() { ctrl_pid "$1" >/dev/null; }
+
+# ctrl_kill PID NAME -> SIGTERM, up to 15 s grace, then SIGKILL.
+ctrl_kill() {
+  local pid=$1 name=$2 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 150; i++)); do
+    kill -0 "$pid" 2>/dev/null || { ctrl_log "stopped $name (pid $pid)"; return 0; }
+    sleep 0.1
+  done
+  ctrl_log "$name (pid $pid) ignored SIGTERM for 15s: SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# ctrl_strays -> pids of processes carrying our marker that no pid file accounts for.
+ctrl_strays() {
+  local d pid
+  for d in /proc/[0-9]*; do
+    pid=${d#/proc/}
+    [ "$pid" != $$ ] || continue
+    ctrl_is_ours "$pid" && printf '%s\n' "$pid"
+  done
+  return 0
+}
+
+# ctrl_tools [flux] [capsule] -> sets KUBECTL, and with "flux" SOURCE_CONTROLLER,
+# KUSTOMIZE_CONTROLLER, FLUX_CRDS (dirs), with "capsule" CAPSULE, CAPSULE_CRDS
+# (dir); builds what is missing (lab/toolchain/*.sh).
+ctrl_tools() {
+  local d part
+  KUBECTL=
+  while read -r d; do
+    [ -n "$d" ] && [ -x "$d/kubectl" ] && KUBECTL=$d/kubectl
+  done < <(bash "$CTRL_ROOT/lab/toolchain/kube.sh")
+  [ -n "$KUBECTL" ] || { ctrl_log "FAILED: lab/toolchain/kube.sh gave no kubectl"; return 1; }
+  for part in "$@"; do "ctrl_tools_$part"; done
+}
+
+ctrl_tools_flux() {
+  local d
+  SOURCE_CONTROLLER='' KUSTOMIZE_CONTROLLER='' FLUX_CRDS=()
+  while read -r d; do
+    [ -n "$d" ] || continue
+    [ -x "$d/source-controller" ] && SOURCE_CONTROLLER=$d/source-controller
+    [ -x "$d/kustomize-controller" ] && KUSTOMIZE_CONTROLLER=$d/kustomize-controller
+    FLUX_CRDS+=("$d/crds")
+  done < <(bash "$CTRL_ROOT/lab/toolchain/flux.sh")
+  if [ -z "$SOURCE_CONTROLLER" ] || [ -z "$KUSTOMIZE_CONTROLLER" ]; then
+    ctrl_log "FAILED: lab/toolchain/flux.sh gave no controller binaries"
+    return 1
+  fi
+}
+
+ctrl_tools_capsule() {
+  local d
+  d=$(bash "$CTRL_ROOT/lab/toolchain/capsule.sh")
+  CAPSULE=$d/capsule
+  CAPSULE_CRDS=$d/crds
+  [ -x "$CAPSULE" ] || { ctrl_log "FAILED: lab/toolchain/capsule.sh gave no capsule binary"; return 1; }
+}
+
+kc() { "$KUBECTL" --kubeconfig "$CTRL_KUBECONFIG" "$@"; }

@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# Runs Flux's source-controller and kustomize-controller and Capsule as local
+# processes against the lab cluster (lab/cluster/up.sh must be up), out of
+# cluster, with the lab's admin kubeconfig. Idempotent: running components are
+# left alone; CRDs and the CapsuleConfiguration are (re)applied every time.
+#
+#   lab/controllers/up.sh --components gotk-components.yaml [--kustomization kustomization.yaml] \
+#     [--capsule-user KIND:NAME]... [--only flux|capsule]
+#   lab/controllers/down.sh
+#
+# Flux controller flags come from the committed manifests: the first container
+# args of each Deployment in --components, plus the JSON6902 patches of
+# --kustomization applied in order (lab/controllers/args.ts). In-cluster-only
+# flags are dropped and the loopback ones added; the final command lines are
+# printed. CRDs come from the controllers' Go modules (lab/toolchain/*.sh),
+# not from --components.
+#
+# Capsule gets CapsuleConfiguration "default" whose spec.admission points the
+# webhooks Capsule creates at https://127.0.0.1:$CTRL_CAPSULE_WEBHOOK_PORT
+# (self-signed CA, SAN IP:127.0.0.1); spec.users is the group
+# capsule.clastix.io plus each --capsule-user (KIND is User, Group or
+# ServiceAccount; a ServiceAccount NAME is system:serviceaccount:NS:SA).
+#
+# Env: FLUX_CAPSULE_LAB (lab state dir), CTRL_*_PORT (see lib.sh).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+  sed -n 's/^#   //p' "${BASH_SOURCE[0]}" | head -n 3 >&2
+  exit 2
+}
+
+COMPONENTS='' KUSTOMIZATION='' ONLY='' CAPSULE_USERS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --components) COMPONENTS=${2:?}; shift 2 ;;
+    --kustomization) KUSTOMIZATION=${2:?}; shift 2 ;;
+    --capsule-user) CAPSULE_USERS+=("${2:?}"); shift 2 ;;
+    --only) ONLY=${2:?}; shift 2 ;;
+    *) usage ;;
+  esac
+done
+case "$ONLY" in "" | flux | capsule) ;; *) usage ;; esac
+if [ "$ONLY" != capsule ]; then
+  [ -n "$COMPONENTS" ] || usage
+  [ -f "$COMPONENTS" ] || { ctrl_log "no such file: $COMPONENTS"; exit 1; }
+  [ -z "$KUSTOMIZATION" ] || [ -f "$KUSTOMIZATION" ] || { ctrl_log "no such file: $KUSTOMIZATION"; exit 1; }
+fi
+
+fail() {
+  local name=$1 log
+  shift
+  ctrl_log "FAILED: $name: $*"
+  log=$(ctrl_logfile "$name")
+  if [ -f "$log" ]; then
+    ctrl_log "$name log: $log (last lines below)"
+    tail -n 20 "$log" | sed 's/^/    /' >&2
+  fi
+  exit 1
+}
+
+# wait_until NAME TIMEOUT WHAT CMD... -> polls CMD; fails early when NAME died.
+wait_until() {
+  local name=$1 timeout=$2 what=$3 deadline
+  shift 3
+  deadline=$(($(date +%s) + timeout))
+  until "$@" >/dev/null 2>&1; do
+    ctrl_running "$name" || fail "$name" "process exited while waiting for: $what"
+    [ "$(date +%s)" -lt "$deadline" ] || fail "$name" "not ready after ${timeout}s: $what"
+    sleep 0.5
+  done
+}
+
+port_free() { ! ss -Hltn "sport = :$1" | grep -q .; }
+
+# start NAME ENV... -- BIN ARGS... -> detached process with log and pid file.
+start() {
+  local name=$1 envs=() pidf log i
+  shift
+  while [ "$1" != -- ]; do envs+=("$1"); shift; done
+  shift
+  pidf=$(ctrl_pidfile "$name")
+  log=$(ctrl_logfile "$name")
+  ctrl_log "starting $name:$(printf ' %q' "${envs[@]}" "$@")"
+  rm -f "$pidf"
+  # shellcheck disable=SC2016
+  env "$CTRL_MARKER_VAR=$CTRL_STATE" KUBECONFIG="$CTRL_KUBECONFIG" "${envs[@]}" \
+    setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pidf" "$@" </dev/null >"$log" 2>&1 &
+  for ((i = 0; i < 100; i++)); do
+    ctrl_running "$name" && return 0
+    sleep 0.05
+  done
+  fail "$name" "did not start"
+}
+
+ensure_namespace() {
+  kc get namespace "$1" >/dev/null 2>&1 || kc create namespace "$1" >/dev/null
+}
+
+# apply_crds DIR... -> server-side apply (the CRDs are too large for
+# client-side apply's annotation) and wait until they are established.
+apply_crds() {
+  local d names
+  for d in "$@"; do
+    names=$(kc apply --server-side --force-conflicts --field-manager=flux-capsule-lab -f "$d" -o name)
+    # shellcheck disable=SC2086
+    kc wait --for condition=established --timeout=60s $names >/dev/null
+    ctrl_log "CRDs from $d: $(wc -w <<<"$names") established"
+  done
+}
+
+# ------------------------------------------------------------------ Flux
+
+# local_args <ARG LINES -> the manifest's args minus the in-cluster ones,
+# $(RUNTIME_NAMESPACE) expanded as the kubelet would.
+local_args() {
+  local a
+  while IFS= read -r a; do
+    [ -n "$a" ] || continue
+    case "$a" in
+      # notification-controller is not run in the lab: no event receiver.
+      --events-addr=*) continue ;;
+      # Replaced by loopback addresses and a state-dir path below.
+      --storage-path=* | --storage-addr=* | --storage-adv-addr=* | --metrics-addr=* | --health-addr=*) continue ;;
+      # One process per controller and quick restarts: no lease to wait for.
+      --enable-leader-election | --enable-leader-election=*) continue ;;
+    esac
+    printf '%s\n' "${a//\$(RUNTIME_NAMESPACE)/$CTRL_FLUX_NS}"
+  done
+}
+
+up_flux() {
+  local -A manifest=()
+  local name arg
+  apply_crds "${FLUX_CRDS[@]}"
+  ensure_namespace "$CTRL_FLUX_NS"
+  local cmd=(node -r ts-node/register/transpile-only "$CTRL_ROOT/lab/controllers/args.ts" --components "$COMPONENTS")
+  [ -z "$KUSTOMIZATION" ] || cmd+=(--kustomization "$KUSTOMIZATION")
+  local lines
+  lines=$(cd "$CTRL_ROOT" && "${cmd[@]}") || { ctrl_log "FAILED: args.ts"; exit 1; }
+  while IFS=$'\t' read -r name arg; do
+    [ -n "$name" ] || continue
+    manifest[$name]+="$arg"$'\n'
+  done <<<"$lines"
+  for name in source-controller kustomize-controller; do
+    [ -n "${manifest[$name]+x}" ] || { ctrl_log "FAILED: $COMPONENTS has no Deployment $name"; exit 1; }
+    ctrl_log "$name args from the manifests: $(tr '\n' ' ' <<<"${manifest[$name]}")"
+  done
+
+  local margs=()
+  if ctrl_running source-controller; then
+    ctrl_log "source-controller already running (pid $(ctrl_pid source-controller))"
+  else
+    mapfile -t margs < <(local_args <<<"${manifest[source-controller]}")
+    mkdir -p "$CTRL_STATE/storage"
+    start source-controller RUNTIME_NAMESPACE="$CTRL_FLUX_NS" -- "$SOURCE_CONTROLLER" "${margs[@]}" \
+      --storage-path="$CTRL_STATE/storage" \
+      --storage-addr="$CTRL_HOST:$CTRL_SOURCE_STORAGE_PORT" \
+      --storage-adv-addr="$CTRL_HOST:$CTRL_SOURCE_STORAGE_PORT" \
+      --metrics-addr="$CTRL_HOST:$CTRL_SOURCE_METRICS_PORT" \
+      --health-addr="$CTRL_HOST:$CTRL_SOURCE_HEALTH_PORT"
+  fi
+  if ctrl_running kustomize-controller; then
+    ctrl_log "kustomize-controller already running (pid $(ctrl_pid kustomize-controller))"
+  else
+    mapfile -t margs < <(local_args <<<"${manifest[kustomize-controller]}")
+    start kustomize-controller RUNTIME_NAMESPACE="$CTRL_FLUX_NS" -- "$KUSTOMIZE_CONTROLLER" "${margs[@]}" \
+      --metrics-addr="$CTRL_HOST:$CTRL_KUSTOMIZE_METRICS_PORT" \
+      --health-addr="$CTRL_HOST:$CTRL_KUSTOMIZE_HEALTH_PORT"
+  fi
+  wait_until source-controller 120 "readyz" curl -fsS "http://$CTRL_HOST:$CTRL_SOURCE_HEALTH_PORT/readyz"
+  wait_until kustomize-controller 120 "readyz" curl -fsS "http://$CTRL_HOST:$CTRL_KUSTOMIZE_HEALTH_PORT/readyz"
+  ctrl_log "Flux controllers ready"
+}
+
+# ------------------------------------------------------------------ Capsule
+
+TLS=$CTRL_STATE/capsule-tls
+
+make_webhook_cert() {
+  [ -s "$TLS/tls.crt" ] && [ -s "$TLS/tls.key" ] && [ -s "$TLS/ca.crt" ] && return 0
+  mkdir -p "$TLS"
+  openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$TLS/ca.key" -out "$TLS/ca.crt" -days 825 -sha256 -subj "/CN=capsule-lab-webhook-ca" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$TLS/tls.key" -subj "/CN=capsule-webhook" -out "$TLS/tls.csr" 2>/dev/null
+  openssl x509 -req -in "$TLS/tls.csr" -CA "$TLS/ca.crt" -CAkey "$TLS/ca.key" \
+    -set_serial "0x$(openssl rand -hex 16)" -days 825 -sha256 -out "$TLS/tls.crt" \
+    -extfile <(printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+      "extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost") 2>/dev/null
+  rm -f "$TLS/tls.csr"
+  chmod 600 "$TLS"/*.key
+}
+
+# capsule_users_yaml -> the spec.users list entries.
+capsule_users_yaml() {
+  local u kind name
+  printf '    - kind: Group\n      name: capsule.clastix.io\n'
+  for u in "${CAPSULE_USERS[@]}"; do
+    kind=${u%%:*}
+    name=${u#*:}
+    case "$kind" in User | Group | ServiceAccount) ;; *) ctrl_log "bad --capsule-user $u (KIND:NAME)"; exit 2 ;; esac
+    printf '    - kind: %s\n      name: "%s"\n' "$kind" "$name"
+  done
+}
+
+# One admission webhook entry of spec.admission; the rules are the chart's.
+webhook_yaml() {
+  local name=$1 path=$2 failure=$3 side=$4 rules=$5 extra=${6:-}
+  cat <<EOF
+      - name: $name
+        path: $path
+        admissionReviewVersions: [v1]
+        failurePolicy: $failure
+        matchPolicy: Equivalent${extra:+
+        $extra}
+        sideEffects: $side
+        timeoutSeconds: 10
+        rules:
+$rules
+EOF
+}
+
+capsule_configuration() {
+  local url="https://$CTRL_HOST:$CTRL_CAPSULE_WEBHOOK_PORT" ca
+  ca=$(base64 -w0 <"$TLS/ca.crt")
+  local ns_rules_v="          - {apiGroups: [\"\"], apiVersions: [v1], operations: [CREATE, UPDATE, DELETE], resources: [namespaces, namespaces/status, namespaces/finalize], scope: \"*\"}"
+  local ns_rules_m="          - {apiGroups: [\"\"], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [namespaces], scope: \"*\"}"
+  local tenant_rules="          - {apiGroups: [capsule.clastix.io], apiVersions: [v1beta2], operations: [CREATE, UPDATE, DELETE], resources: [tenants], scope: Cluster}"
+  local owner_rules="          - {apiGroups: [capsule.clastix.io], apiVersions: [v1beta2], operations: [CREATE, UPDATE, DELETE], resources: [tenantowners], scope: Cluster}"
+  local config_rules="          - {apiGroups: [capsule.clastix.io], apiVersions: [v1beta2], operations: [CREATE, UPDATE], resources: [capsuleconfigurations], scope: Cluster}"
+  cat <<EOF
+apiVersion: capsule.clastix.io/v1beta2
+kind: CapsuleConfiguration
+metadata:
+  name: default
+spec:
+  users:
+$(capsule_users_yaml)
+  enableTLSReconciler: false
+  forceTenantPrefix: false
+  # Required in practice: Capsule v0.14.0's config webhook dereferences it on
+  # every UPDATE and denies the request with a nil-pointer panic when it is
+  # absent (the chart always renders it).
+  nodeMetadata:
+    forbiddenLabels: {denied: [], deniedRegex: ""}
+    forbiddenAnnotations: {denied: [], deniedRegex: ""}
+  overrides:
+    TLSSecretName: capsule-tls
+    mutatingWebhookConfigurationName: capsule-mutating-webhook-configuration
+    validatingWebhookConfigurationName: capsule-validating-webhook-configuration
+  admission:
+    validating:
+      name: capsule-dynamic-webhook
+      client: {url: "$url", caBundle: "$ca"}
+      webhooks:
+$(webhook_yaml namespaces.validating.projectcapsule.dev /namespaces/validating Fail None "$ns_rules_v")
+$(webhook_yaml tenants.validating.projectcapsule.dev /tenants/validating Fail None "$tenant_rules")
+$(webhook_yaml owners.validating.projectcapsule.dev /tenantowners/validating Fail None "$owner_rules")
+$(webhook_yaml config.validating.projectcapsule.dev /config/validating Ignore None "$config_rules")
+    mutating:
+      name: capsule-dynamic-webhook
+      client: {url: "$url", caBundle: "$ca"}
+      webhooks:
+$(webhook_yaml namespaces.mutating.projectcapsule.dev /namespaces/mutating Fail NoneOnDryRun "$ns_rules_m" "reinvocationPolicy: Never")
+$(webhook_yaml tenants.mutating.projectcapsule.dev /tenants/mutating Fail None "$tenant_rules")
+EOF
+}
+
+# webhooks_wired -> both configurations exist and point at our URL.
+webhooks_wired() {
+  local kind url
+  for kind in validatingwebhookconfiguration mutatingwebhookconfiguration; do
+    url=$(kc get "$kind" capsule-dynamic-webhook -o jsonpath='{.webhooks[0].clientConfig.url}' 2>/dev/null) || return 1
+    [[ $url == "https://$CTRL_HOST:$CTRL_CAPSULE_WEBHOOK_PORT/"* ]] || return 1
+  done
+}
+
+up_capsule() {
+  apply_crds "$CAPSULE_CRDS"
+  ensure_namespace "$CTRL_CAPSULE_NS"
+  kc -n "$CTRL_CAPSULE_NS" get serviceaccount capsule >/dev/null 2>&1 ||
+    kc -n "$CTRL_CAPSULE_NS" create serviceaccount capsule >/dev/null
+  make_webhook_cert
+  capsule_configuration >"$CTRL_STATE/capsule-configuration.yaml"
+  kc apply --server-side --force-conflicts --field-manager=flux-capsule-lab \
+    -f "$CTRL_STATE/capsule-configuration.yaml" >/dev/null
+  ctrl_log "CapsuleConfiguration default applied ($CTRL_STATE/capsule-configuration.yaml)"
+  if ctrl_running capsule; then
+    ctrl_log "capsule already running (pid $(ctrl_pid capsule))"
+  else
+    port_free "$CTRL_CAPSULE_HEALTH_PORT" || { ctrl_log "FAILED: port $CTRL_CAPSULE_HEALTH_PORT (Capsule's fixed health probe) is in use"; exit 1; }
+    start capsule NAMESPACE="$CTRL_CAPSULE_NS" SERVICE_ACCOUNT=capsule -- "$CAPSULE" \
+      --configuration-name=default \
+      --metrics-addr="$CTRL_HOST:$CTRL_CAPSULE_METRICS_PORT" \
+      --webhook-port="$CTRL_CAPSULE_WEBHOOK_PORT" \
+      --webhook-cert-path="$TLS" \
+      --enable-leader-election=false
+  fi
+  wait_until capsule 120 "readyz" curl -fsS "http://$CTRL_HOST:$CTRL_CAPSULE_HEALTH_PORT/readyz"
+  wait_until capsule 60 "webhook TLS on 127.0.0.1" \
+    curl -sS -o /dev/null --cacert "$TLS/ca.crt" "https://$CTRL_HOST:$CTRL_CAPSULE_WEBHOOK_PORT/"
+  wait_until capsule 60 "webhook configurations" webhooks_wired
+  ctrl_log "Capsule ready; webhooks: $(kc get validatingwebhookconfiguration capsule-dynamic-webhook -o jsonpath='{range .webhooks[*]}{.clientConfig.url} {end}')"
+}
+
+# ------------------------------------------------------------------ main
+
+case "$ONLY" in
+  flux) ctrl_tools flux ;;
+  capsule) ctrl_tools capsule ;;
+  *) ctrl_tools flux capsule ;;
+esac
+[ -f "$CTRL_KUBECONFIG" ] || { ctrl_log "FAILED: no lab kubeconfig at $CTRL_KUBECONFIG (run lab/cluster/up.sh)"; exit 1; }
+kc get --raw /readyz >/dev/null 2>&1 || { ctrl_log "FAILED: the lab apiserver is not ready ($CTRL_KUBECONFIG)"; exit 1; }
+mkdir -p "$CTRL_STATE/logs" "$CTRL_STATE/run"
+start_time=$(date +%s)
+[ "$ONLY" = capsule ] || up_flux
+[ "$ONLY" = flux ] || up_capsule
+ctrl_log "controllers up in $(($(date +%s) - start_time))s; logs in $CTRL_STATE/logs"
