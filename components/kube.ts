@@ -35,14 +35,33 @@ export function isCustomObject(o: KubeObject): boolean {
   return group.includes(".") && !group.endsWith(".k8s.io");
 }
 
+/**
+ * Annotation that makes the Kubernetes provider force its server-side apply:
+ * an out-of-band edit (`kubectl patch` of a tenant's serviceAccountName) takes
+ * the field from Pulumi's field manager, and without force the next
+ * `pulumi up` stops on a field conflict instead of repairing the drift.
+ */
+export const FORCE_APPLY: Readonly<Record<string, string>> = { "pulumi.com/patchForce": "true" };
+
+/** `metadata` with {@link FORCE_APPLY} added to its annotations. */
+export function forceApply<M extends object>(metadata: M): M & { annotations: Record<string, string> } {
+  const existing = (metadata as { annotations?: Record<string, string> }).annotations ?? {};
+  return { ...metadata, annotations: { ...existing, ...FORCE_APPLY } };
+}
+
 /** A stable, readable key for an object: `deployment-flux-system-source-controller`. */
 export function objectKey(o: KubeObject): string {
   const ns = o.metadata.namespace ? `${o.metadata.namespace}-` : "";
   return `${o.kind.toLowerCase()}-${ns}${o.metadata.name}`;
 }
 
-/** Registers `object` with its typed class (built-in kinds) or as a CustomResource. */
+/**
+ * Registers `object` with its typed class (built-in kinds) or as a
+ * CustomResource, applied with {@link FORCE_APPLY}: Pulumi's state is the
+ * source of truth for what it creates.
+ */
 export function kubeResource(name: string, object: KubeObject, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
+  object = { ...object, metadata: forceApply(object.metadata) };
   const typed = BUILT_IN[`${object.apiVersion}/${object.kind}`];
   if (typed) return new typed(name, object as never, opts);
   if (!isCustomObject(object)) {

@@ -23,8 +23,16 @@ const T = {
   helmRelease: "kubernetes:helm.sh/v3:Release",
 };
 
-interface Meta { name: string; namespace?: string; labels?: Record<string, string>; ownerReferences?: { kind: string; name: string; uid: string }[] }
-const meta = (r: Registered) => reveal<Meta>(r.inputs.metadata);
+interface Meta { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: { kind: string; name: string; uid: string }[] }
+/** Metadata as sent, less the force-apply annotation every object carries (asserted on its own). */
+const meta = (r: Registered) => {
+  const m = reveal<Meta | undefined>(r.inputs.metadata);
+  if (!m) return m as unknown as Meta;
+  const { "pulumi.com/patchForce": _force, ...rest } = m.annotations ?? {};
+  if (Object.keys(rest).length === 0) delete m.annotations;
+  else m.annotations = rest;
+  return m;
+};
 const spec = (r: Registered) => reveal<Record<string, unknown>>(r.inputs.spec);
 const urnOf = (r: Registered) => { assert.ok(r.urn, `${r.type} ${r.name} has no URN`); return r.urn; };
 
@@ -194,6 +202,13 @@ describe("stack program (capsule mode, two tenants)", function () {
     assert.equal(parentType(mocks.one("flux-capsule:index:DeployKey", "flux-deploy-key")), "flux-capsule:index:FluxBootstrap");
     for (const r of mocks.resources.filter((x) => x.type.startsWith("kubernetes:") && x.name.startsWith("flux-") && !x.name.startsWith("flux-deploy-key-"))) {
       assert.equal(parentType(r), "flux-capsule:index:FluxBootstrap", `${r.type} ${r.name}`);
+    }
+  });
+
+  it("force-applies every Kubernetes object, so out-of-band edits are repaired, not conflicts", () => {
+    const objects = mocks.resources.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh"));
+    for (const r of objects) {
+      assert.equal(reveal<Meta>(r.inputs.metadata).annotations?.["pulumi.com/patchForce"], "true", `${r.type} ${r.name}`);
     }
   });
 

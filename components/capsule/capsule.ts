@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { forceApply } from "../kube";
 import { CAPSULE_API } from "../tenant/render";
 
 /** Capsule Helm chart version installed by default. */
@@ -94,7 +95,7 @@ export class Capsule extends pulumi.ComponentResource {
         kind: "CapsuleConfiguration",
         // The chart (or an operator) may own the list too; the platform's view of
         // who is a tenant owner wins.
-        metadata: { name: "default", annotations: { "pulumi.com/patchForce": "true" } },
+        metadata: forceApply({ name: "default" }),
         spec: { users: this.users },
       },
       { parent: this, dependsOn: this.release ? [this.release] : [] },

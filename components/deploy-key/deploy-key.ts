@@ -2,6 +2,7 @@ import * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { forceApply } from "../kube";
 import { GITHUB_KNOWN_HOSTS } from "./known-hosts";
 import { dns1123LabelProblem } from "../validation";
 
@@ -75,7 +76,7 @@ export class DeployKey extends pulumi.ComponentResource {
     const secret = new k8s.core.v1.Secret(
       `${name}-secret`,
       {
-        metadata: { name: args.secretName, namespace: args.secretNamespace },
+        metadata: forceApply({ name: args.secretName, namespace: args.secretNamespace }),
         type: "Opaque",
         stringData: {
           identity: pulumi.secret(key.privateKeyOpenssh),

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DeployKey, KeyAlgorithm } from "../deploy-key/deploy-key";
 import { sshRepoUrl } from "../flux/repo-files";
-import { kubeResource } from "../kube";
+import { forceApply, kubeResource } from "../kube";
 import {
   CAPSULE_API,
   CAPSULE_TENANT_LABEL,
@@ -99,13 +99,13 @@ export class Tenant extends pulumi.ComponentResource {
       namespaces.set(ns, new k8s.core.v1.Namespace(
         `${name}-ns-${ns}`,
         {
-          metadata: {
+          metadata: forceApply({
             name: ns,
-            labels: args.mode === "capsule" ? { [CAPSULE_TENANT_LABEL]: tenant } : { [FLUX_TENANT_LABEL]: tenant },
+            labels: { [args.mode === "capsule" ? CAPSULE_TENANT_LABEL : FLUX_TENANT_LABEL]: tenant } as Record<string, string>,
             ownerReferences: capsuleUid
               ? [{ apiVersion: CAPSULE_API, kind: "Tenant", name: tenant, uid: capsuleUid }]
               : undefined,
-          },
+          }),
         },
         { parent: this },
       ));
@@ -120,7 +120,7 @@ export class Tenant extends pulumi.ComponentResource {
     for (const ns of accountNamespaces) {
       access.push(new k8s.core.v1.ServiceAccount(
         `${name}-sa-${ns}`,
-        { metadata: { name: names.serviceAccount, namespace: nsName(ns), labels: { [FLUX_TENANT_LABEL]: tenant } } },
+        { metadata: forceApply({ name: names.serviceAccount, namespace: nsName(ns), labels: { [FLUX_TENANT_LABEL]: tenant } }) },
         { parent: this },
       ));
     }
@@ -129,7 +129,7 @@ export class Tenant extends pulumi.ComponentResource {
         const binding = reconcilerRoleBinding(tenant, home, ns);
         access.push(new k8s.rbac.v1.RoleBinding(
           `${name}-rb-${ns}`,
-          { ...binding, metadata: { ...binding.metadata, namespace: nsName(ns) } },
+          { ...binding, metadata: forceApply({ ...binding.metadata, namespace: nsName(ns) }) },
           { parent: this },
         ));
       }
