@@ -1,0 +1,233 @@
+// The real engine against the real lab: `pulumi preview/up/refresh/destroy`
+// of the stack program, with the GitHub double as GitHub. Each step prints
+// what it checked. Needs `npm run lab:up` (the lab) first.
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { startGitHubDouble, GitHubDouble } from "../lab/github/server";
+import { canI, getObject, gitWithKey, kubectl, kubectlOk, secretData, sharedTempDir, useLab, waitFor } from "./lab";
+import { changes, LabStack, TenantSpec } from "./stack";
+
+const TOKEN = "e2e-token";
+const OWNER = "acme";
+
+const say = (line: string) => process.stdout.write(`      ${line}\n`);
+
+const TENANTS: TenantSpec[] = [
+  { name: "dev-team", namespaces: ["dev-team-apps", "dev-team-tools"] },
+  { name: "ops-team", namespaces: ["ops-team-apps"], repository: "ops-fleet", branch: "main", path: "./clusters/lab" },
+];
+
+async function startDouble(dir: string): Promise<GitHubDouble> {
+  const double = await startGitHubDouble({ dataDir: path.join(dir, "github"), token: TOKEN, owner: OWNER });
+  await double.createRepo(OWNER, "fleet-infra", "main");
+  await double.createBranch(OWNER, "fleet-infra", "dev-team");
+  await double.createRepo(OWNER, "ops-fleet", "main");
+  return double;
+}
+
+interface Deployment { status?: { conditions?: { type: string; status: string }[] } }
+const available = (d: Deployment | undefined) => d?.status?.conditions?.some((c) => c.type === "Available" && c.status === "True") ?? false;
+
+function tenantSpecs(ns: string, name: string): { source: Record<string, unknown>; sync: Record<string, unknown> } {
+  const source = getObject<{ spec: Record<string, unknown> }>("gitrepositories.source.toolkit.fluxcd.io", name, ns);
+  const sync = getObject<{ spec: Record<string, unknown> }>("kustomizations.kustomize.toolkit.fluxcd.io", name, ns);
+  assert.ok(source && sync, `tenant ${name}: GitRepository and Kustomization in ${ns}`);
+  return { source: source.spec, sync: sync.spec };
+}
+
+/** The RBAC matrix of one tenant reconciler, printed and returned. */
+function rbacMatrix(user: string, own: string[], foreign: string[]): Record<string, boolean> {
+  const checks: [string, string, string, string | undefined, boolean][] = [];
+  for (const ns of own) {
+    checks.push(["create", "deployments.apps", ns, ns, true]);
+    checks.push(["create", "secrets", ns, ns, true]);
+    checks.push(["create", "kustomizations.kustomize.toolkit.fluxcd.io", ns, ns, true]);
+  }
+  for (const ns of [...foreign, "flux-system", "kube-system"]) {
+    checks.push(["create", "deployments.apps", ns, ns, false]);
+    checks.push(["get", "secrets", ns, ns, false]);
+  }
+  checks.push(["create", "clusterrolebindings.rbac.authorization.k8s.io", "(cluster)", undefined, false]);
+  checks.push(["create", "clusterroles.rbac.authorization.k8s.io", "(cluster)", undefined, false]);
+  const result: Record<string, boolean> = {};
+  say(`RBAC matrix for ${user}:`);
+  for (const [verb, resource, where, ns, expected] of checks) {
+    const actual = canI(user, verb, resource, ns);
+    const key = `${verb} ${resource} in ${where}`;
+    result[key] = actual;
+    say(`  ${actual ? "allowed" : "denied "}  ${key}${actual === expected ? "" : "   <-- UNEXPECTED"}`);
+    assert.equal(actual, expected, `${user}: ${key}`);
+  }
+  return result;
+}
+
+describe("engine e2e: namespace mode", function () {
+  this.timeout(20 * 60_000);
+  let dir: string;
+  let double: GitHubDouble;
+  let lab: LabStack;
+
+  before(async () => {
+    useLab();
+    dir = sharedTempDir("e2e-ns-");
+    double = await startDouble(dir);
+    lab = await LabStack.create({ name: "e2e-namespace", tenancy: "namespace", tenants: TENANTS, double, token: TOKEN, stateDir: dir });
+  });
+
+  after(async () => {
+    await lab?.remove().catch(() => undefined);
+    await double?.close();
+  });
+
+  it("1. previews the whole program against an empty cluster", async () => {
+    assert.equal(getObject("namespace", "flux-system"), undefined, "the cluster starts without Flux");
+    const plan = changes(await lab.preview());
+    say(`preview: ${JSON.stringify(plan)}`);
+    assert.ok((plan.create ?? 0) > 50, "creates the Flux objects, keys, files and tenants");
+    assert.deepEqual(Object.keys(plan), ["create"]);
+  });
+
+  it("2. up creates the objects, read-only keys and the committed files", async () => {
+    const applied = changes(await lab.up());
+    say(`up: ${JSON.stringify(applied)}`);
+    for (const c of ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"]) {
+      assert.ok(available(getObject<Deployment>("deployment", c, "flux-system")), `${c} Available`);
+    }
+    say("checked: the four controllers are Available on the kwok node");
+    const kc = getObject<{ spec: { template: { spec: { containers: { args: string[] }[] } } } }>("deployment", "kustomize-controller", "flux-system")!;
+    assert.deepEqual(kc.spec.template.spec.containers[0]!.args.slice(-3), ["--no-cross-namespace-refs=true", "--no-remote-bases=true", "--default-service-account=default"]);
+    const sync = getObject<{ spec: Record<string, unknown> }>("kustomizations.kustomize.toolkit.fluxcd.io", "flux-system", "flux-system")!;
+    assert.equal(sync.spec.serviceAccountName, "kustomize-controller");
+    say("checked: lockdown args on kustomize-controller; flux-system Kustomization runs as kustomize-controller");
+
+    const platformKeys = double.listKeys(OWNER, "fleet-infra");
+    assert.equal(platformKeys.length, 2, "platform key + dev-team key on fleet-infra");
+    assert.ok(platformKeys.every((k) => k.readOnly), "every key read-only");
+    assert.ok(double.listKeys(OWNER, "ops-fleet").every((k) => k.readOnly));
+    assert.equal(double.listKeys(OWNER, "ops-fleet").length, 1);
+    say(`checked: ${platformKeys.length + 1} deploy keys, all read-only`);
+
+    const log = await double.git(OWNER, "fleet-infra", ["log", "--format=%s", "main"]);
+    const messages = log.trim().split("\n");
+    assert.deepEqual(messages.slice(0, 3), ["Add Flux sync manifests", "Add Flux sync manifests", "Add Flux v2.7.5 component manifests"]);
+    for (const f of ["gotk-components.yaml", "gotk-sync.yaml", "kustomization.yaml"]) {
+      assert.ok(await double.readFile(OWNER, "fleet-infra", `clusters/lab/flux-system/${f}`, "main"), `${f} committed`);
+    }
+    say(`checked: commits on main: ${messages.slice(0, 3).join(" | ")}`);
+
+    const secret = secretData("flux-system", "flux-system");
+    const registered = platformKeys.find((k) => k.title.startsWith("flux-system "))!;
+    assert.equal(secret["identity.pub"], registered.key);
+    say("checked: flux-system Secret identity.pub equals the key registered on GitHub");
+
+    const work = sharedTempDir("e2e-clone-");
+    const clone = gitWithKey(secret.identity!, double.knownHosts, ["clone", double.sshUrl(OWNER, "fleet-infra"), path.join(work, "fleet")]);
+    assert.equal(clone.status, 0, clone.stderr);
+    assert.ok(fs.existsSync(path.join(work, "fleet/clusters/lab/flux-system/gotk-sync.yaml")));
+    fs.writeFileSync(path.join(work, "fleet/evil.txt"), "pushed with a read-only key\n");
+    kubectlOk(["version", "--client"]);
+    for (const args of [["add", "evil.txt"], ["-c", "user.email=e@x", "-c", "user.name=e", "commit", "-qm", "evil"]]) {
+      assert.equal(gitWithKey(secret.identity!, double.knownHosts, args, path.join(work, "fleet")).status, 0);
+    }
+    const push = gitWithKey(secret.identity!, double.knownHosts, ["push", "origin", "HEAD:main"], path.join(work, "fleet"));
+    assert.notEqual(push.status, 0, "push with the read-only key must fail");
+    say(`checked: clone over SSH with the platform key works; push is refused (${push.stderr.trim().split("\n")[0]})`);
+
+    for (const t of TENANTS) {
+      const home = t.namespaces[0]!;
+      const { source, sync: tSync } = tenantSpecs(home, t.name);
+      assert.equal(tSync.serviceAccountName, t.name);
+      assert.deepEqual(tSync.sourceRef, { kind: "GitRepository", name: t.name });
+      assert.equal((source.ref as { branch: string }).branch, t.branch ?? t.name);
+      assert.equal(source.url, double.sshUrl(OWNER, t.repository ?? "fleet-infra"));
+      for (const ns of t.namespaces) {
+        assert.ok(getObject("serviceaccount", t.name, ns), `SA ${ns}/${t.name}`);
+        assert.ok(getObject("rolebinding", `${t.name}-reconciler`, ns), `RoleBinding ${ns}/${t.name}-reconciler`);
+      }
+      const tKey = secretData(`${t.name}-deploy-key`, home);
+      const clone2 = gitWithKey(tKey.identity!, double.knownHosts, ["ls-remote", double.sshUrl(OWNER, t.repository ?? "fleet-infra")]);
+      assert.equal(clone2.status, 0, clone2.stderr);
+    }
+    say("checked: each tenant's SA, RoleBindings, GitRepository, Kustomization (serviceAccountName) and its own working key");
+  });
+
+  it("3. a second up changes nothing", async () => {
+    const second = changes(await lab.up());
+    say(`second up: ${JSON.stringify(second)}`);
+    assert.deepEqual(second, {});
+  });
+
+  it("4. out-of-band drift shows in preview --refresh and up --refresh repairs it", async () => {
+    kubectlOk(["delete", "rolebinding", "dev-team-reconciler", "-n", "dev-team-tools"]);
+    kubectlOk(["patch", "kustomizations.kustomize.toolkit.fluxcd.io", "ops-team", "-n", "ops-team-apps", "--type=merge", "-p", '{"spec":{"serviceAccountName":"default"}}']);
+    const key = double.listKeys(OWNER, "ops-fleet")[0]!;
+    assert.ok(await double.deleteKey(OWNER, "ops-fleet", key.id));
+    say("drift made: RoleBinding deleted, ops-team Kustomization serviceAccountName=default, ops-team deploy key deleted on GitHub");
+    const plan = changes(await lab.preview(true));
+    say(`preview --refresh: ${JSON.stringify(plan)}`);
+    assert.ok((plan.create ?? 0) >= 2, "re-creates the RoleBinding and the deploy key");
+    assert.ok((plan.update ?? 0) >= 1, "updates the Kustomization back");
+    const repaired = changes(await lab.up(true));
+    say(`up --refresh: ${JSON.stringify(repaired)}`);
+    assert.ok(getObject("rolebinding", "dev-team-reconciler", "dev-team-tools"));
+    assert.equal(tenantSpecs("ops-team-apps", "ops-team").sync.serviceAccountName, "ops-team");
+    assert.equal(double.listKeys(OWNER, "ops-fleet").length, 1);
+    assert.ok(double.listKeys(OWNER, "ops-fleet")[0]!.readOnly);
+    say("checked: RoleBinding back, serviceAccountName back, one read-only key on ops-fleet");
+  });
+
+  it("5. adding a tenant and removing one touch only those tenants", async () => {
+    const added: TenantSpec = { name: "qa-team", namespaces: ["qa-team-apps"] };
+    await double.createBranch(OWNER, "fleet-infra", "qa-team");
+    await lab.setTenants([...TENANTS, added]);
+    const add = await lab.stack.preview({ diff: false });
+    const addPlan = changes(add.changeSummary);
+    say(`add qa-team, preview: ${JSON.stringify(addPlan)}`);
+    assert.deepEqual(Object.keys(addPlan), ["create"], "only creations");
+    changes(await lab.up());
+    assert.ok(getObject("namespace", "qa-team-apps"));
+
+    await lab.setTenants([TENANTS[0]!, added]);
+    const before = double.listKeys(OWNER, "ops-fleet").length;
+    const removal = changes(await lab.up());
+    say(`remove ops-team, up: ${JSON.stringify(removal)}`);
+    assert.deepEqual(Object.keys(removal).filter((k) => k !== "delete"), [], "only deletions");
+    assert.equal(before, 1);
+    assert.equal(double.listKeys(OWNER, "ops-fleet").length, 0, "its deploy key is gone from GitHub");
+    await waitFor("ops-team-apps to finish terminating", () => (getObject("namespace", "ops-team-apps") === undefined ? true : undefined), 120_000);
+    say("checked: ops-team's key deleted on GitHub, its namespace finished terminating");
+    await lab.setTenants(TENANTS);
+    changes(await lab.up());
+    assert.equal(getObject("namespace", "qa-team-apps") === undefined, true);
+  });
+
+  it("6. RBAC for real: each reconciler acts in its namespaces only", () => {
+    rbacMatrix("system:serviceaccount:dev-team-apps:dev-team", ["dev-team-apps", "dev-team-tools"], ["ops-team-apps"]);
+    rbacMatrix("system:serviceaccount:ops-team-apps:ops-team", ["ops-team-apps"], ["dev-team-apps", "dev-team-tools"]);
+  });
+
+  it("7. the state file holds no plaintext private key", () => {
+    const text = lab.checkpointText();
+    assert.ok(text.length > 10_000, "a real checkpoint");
+    assert.doesNotMatch(text, /PRIVATE KEY/);
+    const identity = secretData("flux-system", "flux-system").identity!;
+    const body = identity.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
+    assert.ok(body.length > 100);
+    assert.ok(!text.includes(body.slice(0, 64)), "no private key material");
+    assert.match(text, /"ciphertext"/, "secrets are stored encrypted");
+    say(`checked: checkpoint (${text.length} bytes) has no key material; secrets are ciphertext`);
+  });
+
+  it("9. destroy removes everything", async () => {
+    const destroyed = changes(await lab.destroy());
+    say(`destroy: ${JSON.stringify(destroyed)}`);
+    for (const ns of ["flux-system", "dev-team-apps", "dev-team-tools", "ops-team-apps"]) {
+      await waitFor(`${ns} to be gone`, () => (getObject("namespace", ns) === undefined ? true : undefined), 180_000);
+    }
+    assert.equal(kubectl(["get", "crd", "kustomizations.kustomize.toolkit.fluxcd.io"]).status, 1, "CRDs gone");
+    assert.equal(double.listKeys(OWNER, "fleet-infra").length + double.listKeys(OWNER, "ops-fleet").length, 0, "no deploy keys left");
+    assert.equal(await double.readFile(OWNER, "fleet-infra", "clusters/lab/flux-system/gotk-sync.yaml", "main"), undefined, "files removed by commits");
+    say("checked: no namespaces, CRDs or deploy keys left; the three files removed from the repository");
+  });
+});

@@ -1,0 +1,130 @@
+// The lab as the e2e suites see it: the toolchain on PATH, the cluster's
+// kubeconfig, kubectl, and git over SSH with a given key.
+import { execFileSync, spawnSync, SpawnSyncReturns } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+/** The repository root (the Pulumi project). */
+export const ROOT = path.resolve(__dirname, "..");
+/** The lab's state directory (lab/cluster/lib.sh). */
+export const LAB_DIR = process.env.FLUX_CAPSULE_LAB ?? "/tmp/flux-capsule-lab";
+/** The lab's kubeconfig and context. */
+export const KUBECONFIG = path.join(LAB_DIR, "kubeconfig");
+export const CONTEXT = "flux-capsule-lab";
+
+let toolDirs: string | undefined;
+
+function buildToolchain(): string {
+  const out = execFileSync("bash", [path.join(ROOT, "lab/toolchain/build.sh"), "lab"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const match = /^export PATH=(.*):\$PATH$/m.exec(out);
+  if (!match) throw new Error(`lab/toolchain/build.sh printed no PATH line: ${out}`);
+  return match[1]!;
+}
+
+/**
+ * Puts the pinned toolchain (pulumi, providers, kubectl, ...) first on this
+ * process's PATH, building what is missing (a no-op when cached), and points
+ * KUBECONFIG at the lab. Fails with the command to run when the lab is down.
+ */
+export function useLab(): void {
+  if (toolDirs === undefined) {
+    // FLUX_CAPSULE_TOOL_PATH: directories of tools built some other way (toolchain work).
+    toolDirs = process.env.FLUX_CAPSULE_TOOL_PATH ?? buildToolchain();
+    process.env.PATH = `${toolDirs}:${process.env.PATH ?? ""}`;
+  }
+  if (!fs.existsSync(KUBECONFIG)) throw new Error(`no lab at ${LAB_DIR}: start it with \`npm run lab:up\``);
+  process.env.KUBECONFIG = KUBECONFIG;
+  const ready = kubectl(["get", "--raw", "/readyz"]);
+  if (ready.status !== 0) throw new Error(`the lab's apiserver is not ready (${ready.stderr.trim()}); restart it with \`npm run lab:down && npm run lab:up\``);
+}
+
+/**
+ * The lab's Flux install.yaml (the stand-in with the controllers' real CRDs),
+ * written once per lab into its state directory.
+ */
+export function labInstallYaml(): string {
+  const out = path.join(LAB_DIR, "flux-install.yaml");
+  if (!fs.existsSync(out)) {
+    const dirs = execFileSync("bash", [path.join(ROOT, "lab/toolchain/flux.sh"), "--crds"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
+      .trim().split("\n");
+    execFileSync("node", ["-r", "ts-node/register/transpile-only", path.join(ROOT, "lab/controllers/install-yaml.ts"), out, ...dirs],
+      { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
+  }
+  return out;
+}
+
+/** Runs the lab's kubectl; never throws, the caller asserts on status and output. */
+export function kubectl(args: readonly string[], input?: string): SpawnSyncReturns<string> {
+  return spawnSync("kubectl", ["--context", CONTEXT, ...args], { encoding: "utf8", input, env: { ...process.env, KUBECONFIG } });
+}
+
+/** kubectl that must succeed; returns stdout. */
+export function kubectlOk(args: readonly string[], input?: string): string {
+  const r = kubectl(args, input);
+  if (r.status !== 0) throw new Error(`kubectl ${args.join(" ")} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A Kubernetes object as JSON, or undefined when it does not exist. */
+export function getObject<T = Record<string, unknown>>(kind: string, name: string, namespace?: string): T | undefined {
+  const r = kubectl(["get", kind, name, "-o", "json", ...(namespace ? ["-n", namespace] : [])]);
+  if (r.status !== 0) {
+    if (/NotFound|not found/.test(r.stderr)) return undefined;
+    throw new Error(`kubectl get ${kind} ${name}: ${r.stderr}`);
+  }
+  return JSON.parse(r.stdout) as T;
+}
+
+/** `kubectl auth can-i` as a user: true for yes. */
+export function canI(user: string, verb: string, resource: string, namespace?: string): boolean {
+  const r = kubectl(["auth", "can-i", verb, resource, "--as", user, ...(namespace ? ["-n", namespace] : [])]);
+  return r.stdout.trim() === "yes";
+}
+
+/** Polls `check` until it returns a value (not undefined) or the time is up. */
+export async function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 60_000, everyMs = 1000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Git over SSH with one private key, trusting only `knownHosts`. */
+export function gitWithKey(privateKey: string, knownHosts: string, args: readonly string[], cwd?: string): SpawnSyncReturns<string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-ssh-"));
+  const keyFile = path.join(dir, "id");
+  const hostsFile = path.join(dir, "known_hosts");
+  fs.writeFileSync(keyFile, privateKey.endsWith("\n") ? privateKey : privateKey + "\n", { mode: 0o600 });
+  fs.writeFileSync(hostsFile, knownHosts);
+  try {
+    return spawnSync("git", args, {
+      cwd,
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        GIT_TERMINAL_PROMPT: "0",
+        GIT_SSH_COMMAND: `ssh -i ${keyFile} -o IdentitiesOnly=yes -o UserKnownHostsFile=${hostsFile} -o StrictHostKeyChecking=yes -o BatchMode=yes`,
+      },
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A Secret's data, decoded. */
+export function secretData(name: string, namespace: string): Record<string, string> {
+  const s = getObject<{ data: Record<string, string> }>("secret", name, namespace);
+  if (!s) throw new Error(`no Secret ${namespace}/${name}`);
+  return Object.fromEntries(Object.entries(s.data).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+}
+
+/** A temporary directory that user `git` (the double's sshd) can traverse. */
+export function sharedTempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.chmodSync(dir, 0o755);
+  return dir;
+}

@@ -1,0 +1,146 @@
+// A stack of this project driven by the Automation API against the lab:
+// file backend, the GitHub double as GitHub, the lab cluster as the cluster.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
+import type { GitHubDouble } from "../lab/github/server";
+import { CONTEXT, KUBECONFIG, labInstallYaml, ROOT } from "./lab";
+
+/** A tenant as written in the stack config. */
+export interface TenantSpec {
+  name: string;
+  namespaces: string[];
+  repository?: string;
+  branch?: string;
+  path?: string;
+  namespaceQuota?: number;
+}
+
+/** What a lab stack needs. */
+export interface LabStackOptions {
+  /** Stack name; its settings file is `Pulumi.<name>.yaml` in the project (git-ignored). */
+  readonly name: string;
+  readonly tenancy: "capsule" | "namespace";
+  readonly tenants: TenantSpec[];
+  readonly double: GitHubDouble;
+  readonly token: string;
+  /** Directory for the file backend and PULUMI_HOME. */
+  readonly stateDir: string;
+  /** The install.yaml the program reads. Default: the lab's (real CRDs). */
+  readonly manifests?: string;
+}
+
+/** The engine settings every run uses: offline, file backend, no plugin downloads. */
+export function engineEnv(stateDir: string): Record<string, string> {
+  return {
+    PULUMI_HOME: path.join(stateDir, "home"),
+    PULUMI_BACKEND_URL: `file://${path.join(stateDir, "backend")}`,
+    PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+    // The GitHub provider reads GITHUB_TOKEN too; the stack config is the one source here.
+    GITHUB_TOKEN: "",
+  };
+}
+
+/** Printed progress: one line per resource operation, prefixed with the stack. */
+function progress(stack: string): (out: string) => void {
+  return (out) => {
+    for (const line of out.split("\n")) {
+      if (/^\s*(\+|-|~|\+-|-\+)\s|error|warning|Resources:|Duration:/.test(line)) process.stdout.write(`      [${stack}] ${line.trim()}\n`);
+    }
+  };
+}
+
+/** The stack plus what the tests read back: the summary of changes per run. */
+export class LabStack {
+  constructor(readonly stack: Stack, readonly options: LabStackOptions) {}
+
+  /** Creates (or selects) the stack and writes its whole config. */
+  static async create(options: LabStackOptions): Promise<LabStack> {
+    fs.mkdirSync(path.join(options.stateDir, "backend"), { recursive: true });
+    fs.mkdirSync(path.join(options.stateDir, "home"), { recursive: true });
+    const stack = await LocalWorkspace.createOrSelectStack(
+      { stackName: options.name, workDir: ROOT },
+      { envVars: engineEnv(options.stateDir), pulumiHome: path.join(options.stateDir, "home") },
+    );
+    const lab = new LabStack(stack, options);
+    await lab.setTenants(options.tenants, options.tenancy);
+    return lab;
+  }
+
+  /** Rewrites the config for these tenants (and tenancy). */
+  async setTenants(tenants: TenantSpec[], tenancy = this.options.tenancy): Promise<void> {
+    const d = this.options.double;
+    const manifests = this.options.manifests ?? labInstallYaml();
+    await this.stack.setAllConfig({
+      "github:owner": { value: d.owner },
+      "github:token": { value: this.options.token, secret: true },
+      "github:baseUrl": { value: d.baseUrl },
+      "kubernetes:kubeconfig": { value: KUBECONFIG },
+      "kubernetes:context": { value: CONTEXT },
+      "flux-capsule:flux": {
+        value: JSON.stringify({
+          version: "v2.7.5",
+          repository: "fleet-infra",
+          path: "clusters/lab",
+          manifests,
+          sshHost: `127.0.0.1:${d.sshPort}`,
+          knownHosts: d.knownHosts,
+        }),
+      },
+      "flux-capsule:tenancy": { value: tenancy },
+      "flux-capsule:capsule": { value: JSON.stringify({ install: false }) },
+      "flux-capsule:tenants": { value: JSON.stringify(tenants) },
+    });
+  }
+
+  async preview(refresh = false): Promise<OpMap> {
+    const r = await this.stack.preview({ refresh, diff: false, onOutput: progress(this.options.name) });
+    return r.changeSummary;
+  }
+
+  /** `pulumi up`; with `refresh`, as the up workflow runs it (drift is repaired). */
+  async up(refresh = false): Promise<OpMap> {
+    const r = await this.stack.up({ refresh, onOutput: progress(this.options.name) });
+    return r.summary.resourceChanges ?? {};
+  }
+
+  async refresh(): Promise<OpMap> {
+    const r = await this.stack.refresh({ onOutput: progress(this.options.name), clearPendingCreates: true });
+    return r.summary.resourceChanges ?? {};
+  }
+
+  async destroy(): Promise<OpMap> {
+    const r = await this.stack.destroy({ onOutput: progress(this.options.name) });
+    return r.summary.resourceChanges ?? {};
+  }
+
+  /** The stack's checkpoint as stored by the file backend (what a state leak would expose). */
+  checkpointText(): string {
+    const dir = path.join(this.options.stateDir, "backend", ".pulumi", "stacks");
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name.startsWith(this.options.name)) files.push(p);
+      }
+    };
+    walk(dir);
+    if (files.length === 0) throw new Error(`no checkpoint for ${this.options.name} under ${dir}`);
+    return files.map((f) => fs.readFileSync(f, "utf8")).join("\n");
+  }
+
+  /** Removes the stack and its settings file from the project. */
+  async remove(): Promise<void> {
+    await this.stack.workspace.removeStack(this.options.name, { force: true });
+    fs.rmSync(path.join(ROOT, `Pulumi.${this.options.name}.yaml`), { force: true });
+  }
+}
+
+/** Changes other than `same` in a summary: `{create: 3}`. */
+export function changes(summary: OpMap): Record<string, number> {
+  return Object.fromEntries(Object.entries(summary).filter(([op, n]) => op !== "same" && (n ?? 0) > 0)) as Record<string, number>;
+}
