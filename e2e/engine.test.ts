@@ -2,11 +2,12 @@
 // of the stack program, with the GitHub double as GitHub. Each step prints
 // what it checked. Needs `npm run lab:up` (the lab) first.
 import * as assert from "node:assert/strict";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { startGitHubDouble, GitHubDouble } from "../lab/github/server";
-import { canI, getObject, gitWithKey, kubectl, kubectlOk, secretData, sharedTempDir, useLab, waitFor } from "./lab";
-import { changes, LabStack, TenantSpec } from "./stack";
+import { canI, getObject, gitWithKey, kubectl, kubectlOk, ROOT, secretData, sharedTempDir, useLab, waitFor } from "./lab";
+import { changes, engineEnv, LabStack, TenantSpec } from "./stack";
 
 const TOKEN = "e2e-token";
 const OWNER = "acme";
@@ -60,6 +61,39 @@ function rbacMatrix(user: string, own: string[], foreign: string[]): Record<stri
     assert.equal(actual, expected, `${user}: ${key}`);
   }
   return result;
+}
+
+/** Every deploy key title appears once per repository: no key was registered twice. */
+function assertOneKeyPerConsumer(double: GitHubDouble): void {
+  for (const repo of ["fleet-infra", "ops-fleet"]) {
+    const titles = double.listKeys(OWNER, repo).map((k) => k.title);
+    assert.equal(new Set(titles).size, titles.length, `duplicate deploy keys on ${repo}: ${titles.join(", ")}`);
+  }
+}
+
+/** Runs `pulumi up` as a separate process and SIGKILLs it once its output matches `when`. */
+function killMidway(lab: LabStack, when: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", lab.options.name], {
+      cwd: ROOT, env: { ...process.env, ...engineEnv(lab.options.stateDir) },
+    });
+    let out = "";
+    let killed = "";
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split("\n").find((l) => when.test(l));
+      if (line && !killed) {
+        killed = line.trim();
+        child.kill("SIGKILL");
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (code, signal) => {
+      if (signal === "SIGKILL") resolve(killed);
+      else reject(new Error(`pulumi up ended (code ${code}) before it could be killed:\n${out.slice(-2000)}`));
+    });
+  });
 }
 
 describe("engine e2e: namespace mode", function () {
@@ -219,6 +253,72 @@ describe("engine e2e: namespace mode", function () {
     say(`checked: checkpoint (${text.length} bytes) has no key material; secrets are ciphertext`);
   });
 
+  it("8a. GitHub answering 502: retried, or a clear failure that a rerun repairs", async () => {
+    const extra: TenantSpec = { name: "retry-team", namespaces: ["retry-team-apps"] };
+    await double.createBranch(OWNER, "fleet-infra", "retry-team");
+    await lab.setTenants([...TENANTS, extra]);
+    const seen = double.requests.length;
+    double.failNext(2, 502);
+    const retried = changes(await lab.up());
+    const failed = double.requests.slice(seen).filter((r) => r.status === 502).length;
+    say(`two 502s: up ${JSON.stringify(retried)}, ${failed} calls answered 502 and were retried`);
+    assert.equal(failed, 2);
+    assert.equal(double.listKeys(OWNER, "fleet-infra").filter((k) => k.title.startsWith("tenant retry-team ")).length, 1);
+
+    await lab.setTenants(TENANTS);
+    double.failNext(1000, 502);
+    const err = await lab.up().then(() => undefined, (e: Error) => e);
+    double.failNext(0);
+    assert.ok(err, "up must fail while GitHub keeps answering 502");
+    const line = err.message.split("\n").find((l) => /502/.test(l)) ?? "";
+    say(`GitHub down: up failed: ${line.trim().slice(0, 160)}`);
+    assert.match(err.message, /502/);
+    const rerun = changes(await lab.up(true));
+    say(`rerun: ${JSON.stringify(rerun)}`);
+    assert.deepEqual(changes(await lab.up(true)), {}, "converged");
+    assert.equal(double.listKeys(OWNER, "fleet-infra").filter((k) => k.title.startsWith("tenant retry-team ")).length, 0);
+    assertOneKeyPerConsumer(double);
+  });
+
+  it("8b. pulumi up killed with SIGKILL midway: cancel, refresh and up converge without duplicate keys", async () => {
+    const extra: TenantSpec = { name: "kill-team", namespaces: ["kill-team-apps", "kill-team-tools"] };
+    await double.createBranch(OWNER, "fleet-infra", "kill-team");
+    await lab.setTenants([...TENANTS, extra]);
+    // Killed as the tenant's deploy key is being created: the worst moment, as GitHub may
+    // hold a key that the state does not know about.
+    const killedAt = await killMidway(lab, /kill-team-deploy-key-deploy-key creating/);
+    say(`killed pulumi up at: ${killedAt}`);
+    const cancel = spawnSync("pulumi", ["cancel", "--yes", "--stack", lab.options.name], { cwd: ROOT, env: { ...process.env, ...engineEnv(lab.options.stateDir) }, encoding: "utf8" });
+    say(`pulumi cancel: exit ${cancel.status} ${(cancel.stderr || cancel.stdout).trim().split("\n")[0] ?? ""}`);
+    const refreshed = changes(await lab.refresh());
+    say(`refresh --clear-pending-creates: ${JSON.stringify(refreshed)}`);
+    const up = changes(await lab.up(true));
+    say(`up --refresh: ${JSON.stringify(up)}`);
+    assert.deepEqual(changes(await lab.up(true)), {}, "converged");
+    assert.ok(getObject("kustomizations.kustomize.toolkit.fluxcd.io", "kill-team", "kill-team-apps"));
+    assertOneKeyPerConsumer(double);
+    say("checked: converged, one deploy key per repository consumer");
+    await lab.setTenants(TENANTS);
+    await lab.up();
+  });
+
+  it("8c. the apiserver restarted mid-run: a rerun converges", async () => {
+    const extra: TenantSpec = { name: "restart-team", namespaces: ["restart-team-apps"] };
+    await double.createBranch(OWNER, "fleet-infra", "restart-team");
+    await lab.setTenants([...TENANTS, extra]);
+    const running = lab.up().then(() => "succeeded", (e: Error) => `failed: ${e.message.split("\n").find((l) => /error/i.test(l))?.trim().slice(0, 140) ?? ""}`);
+    await new Promise((r) => setTimeout(r, 4000));
+    execFileSync("bash", [path.join(ROOT, "lab/cluster/restart.sh"), "kube-apiserver", "3"], { stdio: "inherit" });
+    say(`up during the restart: ${await running}`);
+    const rerun = changes(await lab.up(true));
+    say(`rerun up --refresh: ${JSON.stringify(rerun)}`);
+    assert.deepEqual(changes(await lab.up(true)), {}, "converged");
+    assert.ok(getObject("namespace", "restart-team-apps"));
+    await lab.setTenants(TENANTS);
+    await lab.up();
+    assertOneKeyPerConsumer(double);
+  });
+
   it("9. destroy removes everything", async () => {
     const destroyed = changes(await lab.destroy());
     say(`destroy: ${JSON.stringify(destroyed)}`);
@@ -229,5 +329,79 @@ describe("engine e2e: namespace mode", function () {
     assert.equal(double.listKeys(OWNER, "fleet-infra").length + double.listKeys(OWNER, "ops-fleet").length, 0, "no deploy keys left");
     assert.equal(await double.readFile(OWNER, "fleet-infra", "clusters/lab/flux-system/gotk-sync.yaml", "main"), undefined, "files removed by commits");
     say("checked: no namespaces, CRDs or deploy keys left; the three files removed from the repository");
+  });
+});
+
+describe("engine e2e: capsule mode (Capsule v0.14 running)", function () {
+  this.timeout(20 * 60_000);
+  let dir: string;
+  let double: GitHubDouble;
+  let lab: LabStack;
+  const reconcilers = TENANTS.map((t) => `system:serviceaccount:${t.namespaces[0]}:${t.name}`);
+
+  before(async () => {
+    useLab();
+    // Capsule first: its CRDs and webhooks must exist before the program's Tenants.
+    execFileSync("bash", [path.join(ROOT, "lab/controllers/up.sh"), "--only", "capsule"], { stdio: ["ignore", "inherit", "inherit"] });
+    dir = sharedTempDir("e2e-capsule-");
+    double = await startDouble(dir);
+    lab = await LabStack.create({ name: "e2e-capsule", tenancy: "capsule", tenants: TENANTS, double, token: TOKEN, stateDir: dir });
+  });
+
+  after(async () => {
+    await lab?.remove().catch(() => undefined);
+    await double?.close();
+    spawnSync("bash", [path.join(ROOT, "lab/controllers/down.sh")], { stdio: "inherit" });
+  });
+
+  it("1. previews against a cluster with Capsule but without Flux", async () => {
+    const plan = changes(await lab.preview());
+    say(`preview: ${JSON.stringify(plan)}`);
+    assert.deepEqual(Object.keys(plan), ["create"]);
+  });
+
+  it("2. up: Tenants owned by the reconcilers, namespaces placed in them, reconcilers admitted as Capsule users", async () => {
+    say(`up: ${JSON.stringify(changes(await lab.up()))}`);
+    for (const t of TENANTS) {
+      const tenant = getObject<{ metadata: { uid: string }; spec: { owners: { kind: string; name: string }[] } }>("tenants.capsule.clastix.io", t.name)!;
+      assert.deepEqual(tenant.spec.owners.map((o) => [o.kind, o.name]), [["ServiceAccount", `system:serviceaccount:${t.namespaces[0]}:${t.name}`]]);
+      for (const ns of t.namespaces) {
+        const n = getObject<{ metadata: { ownerReferences?: { kind: string; uid: string }[] } }>("namespace", ns)!;
+        assert.deepEqual(n.metadata.ownerReferences?.map((r) => [r.kind, r.uid]), [["Tenant", tenant.metadata.uid]]);
+      }
+      const listed = await waitFor(`Capsule to list ${t.name}'s namespaces`, () => {
+        const s = getObject<{ status?: { namespaces?: string[] } }>("tenants.capsule.clastix.io", t.name);
+        const have = s?.status?.namespaces ?? [];
+        return t.namespaces.every((ns) => have.includes(ns)) ? have : undefined;
+      }, 60_000);
+      say(`checked: Tenant ${t.name} owned by its reconciler; Capsule lists its namespaces: ${listed.join(", ")}`);
+    }
+    const config = getObject<{ spec: { users: { kind: string; name: string }[] } }>("capsuleconfigurations.capsule.clastix.io", "default")!;
+    for (const r of reconcilers) assert.ok(config.spec.users.some((u) => u.kind === "ServiceAccount" && u.name === r), `${r} is a Capsule user`);
+    say(`checked: CapsuleConfiguration users: ${config.spec.users.map((u) => `${u.kind}:${u.name}`).join(", ")}`);
+  });
+
+  it("3. a second up --refresh changes nothing (Capsule's own writes do not look like drift)", async () => {
+    const second = changes(await lab.up(true));
+    say(`second up --refresh: ${JSON.stringify(second)}`);
+    assert.deepEqual(second, {});
+  });
+
+  it("6. RBAC for real: Capsule gives each owner admin in its namespaces, nothing else", async () => {
+    for (const [i, t] of TENANTS.entries()) {
+      await waitFor(`Capsule's RoleBindings for ${t.name}`, () => (canI(reconcilers[i]!, "create", "deployments.apps", t.namespaces[0]) ? true : undefined), 60_000);
+    }
+    rbacMatrix(reconcilers[0]!, ["dev-team-apps", "dev-team-tools"], ["ops-team-apps"]);
+    rbacMatrix(reconcilers[1]!, ["ops-team-apps"], ["dev-team-apps", "dev-team-tools"]);
+  });
+
+  it("9. destroy removes everything, including the Tenants", async () => {
+    say(`destroy: ${JSON.stringify(changes(await lab.destroy()))}`);
+    for (const ns of ["flux-system", "dev-team-apps", "dev-team-tools", "ops-team-apps"]) {
+      await waitFor(`${ns} to be gone`, () => (getObject("namespace", ns) === undefined ? true : undefined), 180_000);
+    }
+    for (const t of TENANTS) assert.equal(getObject("tenants.capsule.clastix.io", t.name), undefined);
+    assert.equal(double.listKeys(OWNER, "fleet-infra").length + double.listKeys(OWNER, "ops-fleet").length, 0);
+    say("checked: no Tenants, namespaces or deploy keys left");
   });
 });

@@ -129,7 +129,7 @@ describe("stack program (capsule mode, two tenants)", function () {
     for (const ns of ["dev-team-apps", "dev-team-tools"]) {
       const m = meta(mocks.one(T.namespace, `dev-team-ns-${ns}`));
       assert.equal(m.name, ns);
-      assert.deepEqual(m.labels, { "capsule.clastix.io/tenant": "dev-team" });
+      assert.deepEqual(m.labels, { "toolkit.fluxcd.io/tenant": "dev-team" }, "not Capsule's label: its webhook refuses it before the Tenant exists");
       assert.deepEqual(m.ownerReferences, [{ apiVersion: "capsule.clastix.io/v1beta2", kind: "Tenant", name: "dev-team", uid: "uid-dev-team-capsule-tenant" }]);
     }
     const sa = mocks.one(T.serviceAccount, "dev-team-sa-dev-team-apps");

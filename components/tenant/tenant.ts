@@ -5,7 +5,6 @@ import { sshRepoUrl } from "../flux/repo-files";
 import { forceApply, kubeResource } from "../kube";
 import {
   CAPSULE_API,
-  CAPSULE_TENANT_LABEL,
   capsuleTenantObject,
   FLUX_TENANT_LABEL,
   reconcilerRoleBinding,
@@ -84,8 +83,8 @@ export class Tenant extends pulumi.ComponentResource {
     const after = args.dependsOn ?? [];
 
     // Capsule mode: the Tenant comes first, and each namespace points at it
-    // through an ownerReference. Capsule ignores the tenant label when a
-    // cluster admin sets it, so the reference is what places the namespace.
+    // through an ownerReference: that is what places a namespace created by a
+    // cluster admin (Capsule ignores the tenant label from one).
     // It is written exactly as Capsule writes its own (no controller or
     // blockOwnerDeletion flags), so Capsule never rewrites it and a refresh
     // shows no drift.
@@ -101,7 +100,10 @@ export class Tenant extends pulumi.ComponentResource {
         {
           metadata: forceApply({
             name: ns,
-            labels: { [args.mode === "capsule" ? CAPSULE_TENANT_LABEL : FLUX_TENANT_LABEL]: tenant } as Record<string, string>,
+            // Not Capsule's tenant label: its webhook rejects that label for a
+            // Tenant that does not exist yet, which fails every preview of a
+            // new tenant; Capsule adds it itself once the namespace is placed.
+            labels: { [FLUX_TENANT_LABEL]: tenant },
             ownerReferences: capsuleUid
               ? [{ apiVersion: CAPSULE_API, kind: "Tenant", name: tenant, uid: capsuleUid }]
               : undefined,
