@@ -29,6 +29,7 @@ const fluxSchema = z.strictObject({
 
 const capsuleSchema = z.strictObject({
   install: z.boolean().default(false),
+  administrators: z.array(z.strictObject({ kind: z.enum(["User", "Group", "ServiceAccount"]), name: z.string().min(1) })).min(1).optional(),
   version: z.string().min(1).default(CAPSULE_CHART_VERSION),
   chart: z.string().min(1).optional(),
 });

@@ -81,6 +81,13 @@ describe("stack config", () => {
     it(`rejects ${what}`, () => assert.equal(problem(change), message));
   }
 
+  it("passes Capsule administrators through and rejects an unknown kind", () => {
+    const admins = [{ kind: "User", name: "platform-bot" }];
+    assert.deepEqual(parseStackConfig(raw((c) => { c.capsule = { install: false, administrators: admins }; })).capsule.administrators, admins);
+    assert.equal(problem((c) => { c.capsule = { administrators: [{ kind: "Robot", name: "x" }] }; }),
+      "flux-capsule:capsule.administrators[0].kind is \"Robot\"; use one of \"User\", \"Group\", \"ServiceAccount\"");
+  });
+
   it("lists every problem at once", () => {
     const message = problem((c) => { c.flux.version = "latest"; c.tenants[0]!.name = "X"; });
     assert.match(message, /^2 problems in the stack config:\n {2}- flux-capsule:flux\.version "latest"/);

@@ -119,7 +119,7 @@ describe("stack program (capsule mode, two tenants)", function () {
     assert.ok(mocks.one(T.secret, "flux-deploy-key-secret").dependencies.includes(ns), "the Secret waits for the namespace");
   });
 
-  it("gives each tenant a Capsule Tenant owned by its reconciler, namespaces owned by the Tenant", () => {
+  it("gives each tenant a Capsule Tenant owned by its reconciler, namespaces labelled into it", () => {
     const tenant = mocks.one(T.capsuleTenant, "dev-team-capsule-tenant");
     assert.deepEqual(meta(tenant), { name: "dev-team" });
     assert.deepEqual(spec(tenant), {
@@ -127,17 +127,19 @@ describe("stack program (capsule mode, two tenants)", function () {
       namespaceOptions: { quota: 3 },
     });
     for (const ns of ["dev-team-apps", "dev-team-tools"]) {
-      const m = meta(mocks.one(T.namespace, `dev-team-ns-${ns}`));
+      const n = mocks.one(T.namespace, `dev-team-ns-${ns}`);
+      const m = meta(n);
       assert.equal(m.name, ns);
-      assert.deepEqual(m.labels, { "toolkit.fluxcd.io/tenant": "dev-team" }, "not Capsule's label: its webhook refuses it before the Tenant exists");
-      assert.deepEqual(m.ownerReferences, [{ apiVersion: "capsule.clastix.io/v1beta2", kind: "Tenant", name: "dev-team", uid: "uid-dev-team-capsule-tenant" }]);
+      assert.deepEqual(m.labels, { "toolkit.fluxcd.io/tenant": "dev-team", "capsule.clastix.io/tenant": "dev-team" });
+      assert.equal(m.ownerReferences, undefined, "Capsule writes the ownerReference; it refuses one from anybody else");
+      assert.ok(n.dependencies.includes(urnOf(tenant)), "the namespace waits for its Tenant");
     }
     const sa = mocks.one(T.serviceAccount, "dev-team-sa-dev-team-apps");
     assert.deepEqual(meta(sa), { name: "dev-team", namespace: "dev-team-apps", labels: { "toolkit.fluxcd.io/tenant": "dev-team" } });
     assert.equal(mocks.ofType(T.roleBinding).length, 0, "Capsule grants the owner's roles; no RoleBindings of ours");
   });
 
-  it("admits exactly the reconcilers as Capsule users in the one CapsuleConfiguration", () => {
+  it("admits exactly the reconcilers as Capsule users, and the platform as administrator, in the one CapsuleConfiguration", () => {
     const configs = mocks.ofType(T.capsuleConfig);
     assert.equal(configs.length, 1);
     assert.equal(meta(configs[0]!).name, "default");
@@ -147,6 +149,7 @@ describe("stack program (capsule mode, two tenants)", function () {
         { kind: "ServiceAccount", name: "system:serviceaccount:dev-team-apps:dev-team" },
         { kind: "ServiceAccount", name: "system:serviceaccount:ops-team-apps:ops-team" },
       ],
+      administrators: [{ kind: "Group", name: "system:masters" }],
     });
     const release = mocks.one(T.helmRelease, "capsule-chart");
     assert.equal(release.inputs.version, "0.14.0");

@@ -43,13 +43,23 @@ export interface CapsuleArgs {
   readonly values?: Record<string, unknown>;
   /** Tenant reconcilers (`system:serviceaccount:<ns>:<name>`), e.g. `Tenant.reconciler` of each tenant. */
   readonly reconcilers: readonly string[];
+  /**
+   * The identities Pulumi applies with (the kubeconfig's user or groups),
+   * made Capsule administrators: Capsule only lets tenant owners and
+   * administrators place a namespace in a tenant. Default
+   * {@link DEFAULT_CAPSULE_ADMINISTRATORS}.
+   */
+  readonly administrators?: readonly CapsuleUser[];
 }
+
+/** Default Capsule administrators: the cluster-admin group of client-certificate kubeconfigs. */
+export const DEFAULT_CAPSULE_ADMINISTRATORS: readonly CapsuleUser[] = [{ kind: "Group", name: "system:masters" }];
 
 /**
  * Capsule for the platform: optionally installed from its chart, and the one
  * cluster-wide `CapsuleConfiguration` admitting every tenant reconciler as a
- * Capsule user. The configuration is applied as a server-side-apply patch
- * owning only `spec.users`, so it coexists with the chart's other settings and
+ * Capsule user and the platform's own identity as an administrator. The configuration is applied as a server-side-apply patch
+ * owning only `spec.users` and `spec.administrators`, so it coexists with the chart's other settings and
  * `pulumi destroy` gives the fields back instead of deleting Capsule's config.
  */
 export class Capsule extends pulumi.ComponentResource {
@@ -57,6 +67,8 @@ export class Capsule extends pulumi.ComponentResource {
   public readonly release?: k8s.helm.v3.Release;
   /** The users admitted. */
   public readonly users: readonly CapsuleUser[];
+  /** The administrators (the platform's own identities). */
+  public readonly administrators: readonly CapsuleUser[];
 
   constructor(name: string, args: CapsuleArgs, opts?: pulumi.ComponentResourceOptions) {
     super("flux-capsule:index:Capsule", name, {}, opts);
@@ -65,13 +77,17 @@ export class Capsule extends pulumi.ComponentResource {
       throw new pulumi.ResourceError(`Capsule "${name}": reconcilers must be system:serviceaccount:<namespace>:<name>, got ${bad.join(", ")}`, this);
     }
     this.users = capsuleUsers(args.reconcilers);
+    this.administrators = args.administrators ?? DEFAULT_CAPSULE_ADMINISTRATORS;
+    if (this.administrators.length === 0) {
+      throw new pulumi.ResourceError(`Capsule "${name}": administrators must name the identity Pulumi applies with, or tenant namespaces cannot be created`, this);
+    }
 
     if (args.install) {
       // cert-manager is not assumed: the chart's own TLS controller makes the webhook certificates.
       const values = {
         certManager: { generateCertificates: false },
         tls: { create: true, enableController: true },
-        manager: { options: { users: this.users } },
+        manager: { options: { users: this.users, administrators: this.administrators } },
         ...(args.values ?? {}),
       };
       this.release = new k8s.helm.v3.Release(
@@ -96,10 +112,10 @@ export class Capsule extends pulumi.ComponentResource {
         // The chart (or an operator) may own the list too; the platform's view of
         // who is a tenant owner wins.
         metadata: forceApply({ name: "default" }),
-        spec: { users: this.users },
+        spec: { users: this.users, administrators: this.administrators },
       },
       { parent: this, dependsOn: this.release ? [this.release] : [] },
     );
-    this.registerOutputs({ users: this.users });
+    this.registerOutputs({ users: this.users, administrators: this.administrators });
   }
 }

@@ -14,6 +14,9 @@ export const TENANT_ROLE = "admin";
 /** Label Flux's `flux create tenant` puts on a tenant's namespaces. */
 export const FLUX_TENANT_LABEL = "toolkit.fluxcd.io/tenant";
 
+/** Label Capsule uses to name a namespace's tenant. */
+export const CAPSULE_TENANT_LABEL = "capsule.clastix.io/tenant";
+
 /** Capsule's API version for Tenant and CapsuleConfiguration. */
 export const CAPSULE_API = "capsule.clastix.io/v1beta2";
 

@@ -4,7 +4,7 @@ import { DeployKey, KeyAlgorithm } from "../deploy-key/deploy-key";
 import { sshRepoUrl } from "../flux/repo-files";
 import { forceApply, kubeResource } from "../kube";
 import {
-  CAPSULE_API,
+  CAPSULE_TENANT_LABEL,
   capsuleTenantObject,
   FLUX_TENANT_LABEL,
   reconcilerRoleBinding,
@@ -82,16 +82,18 @@ export class Tenant extends pulumi.ComponentResource {
     const home = args.namespaces[0]!;
     const after = args.dependsOn ?? [];
 
-    // Capsule mode: the Tenant comes first, and each namespace points at it
-    // through an ownerReference: that is what places a namespace created by a
-    // cluster admin (Capsule ignores the tenant label from one).
-    // It is written exactly as Capsule writes its own (no controller or
-    // blockOwnerDeletion flags), so Capsule never rewrites it and a refresh
-    // shows no drift.
+    // Capsule mode: the Tenant comes first. Its label places each namespace:
+    // Capsule turns it into an ownerReference for requests from tenant owners
+    // and administrators (the Capsule component makes Pulumi's identity one)
+    // and refuses namespaces that reference a Tenant any other way.
     const capsuleTenant = args.mode === "capsule"
       ? kubeResource(`${name}-capsule-tenant`, capsuleTenantObject(tenant, home, args.namespaceQuota), { parent: this, dependsOn: after })
       : undefined;
-    const capsuleUid = capsuleTenant ? (capsuleTenant as k8s.apiextensions.CustomResource).metadata.uid : undefined;
+    // The label's value goes through the Tenant's id: while a new Tenant is
+    // only previewed its id is unknown, so its namespaces are not dry-run
+    // against an API server whose Capsule webhook would refuse a label naming
+    // a Tenant that does not exist yet.
+    const capsuleLabel = capsuleTenant ? capsuleTenant.id.apply(() => tenant) : undefined;
 
     const namespaces = new Map<string, k8s.core.v1.Namespace>();
     for (const ns of args.namespaces) {
@@ -100,13 +102,9 @@ export class Tenant extends pulumi.ComponentResource {
         {
           metadata: forceApply({
             name: ns,
-            // Not Capsule's tenant label: its webhook rejects that label for a
-            // Tenant that does not exist yet, which fails every preview of a
-            // new tenant; Capsule adds it itself once the namespace is placed.
-            labels: { [FLUX_TENANT_LABEL]: tenant },
-            ownerReferences: capsuleUid
-              ? [{ apiVersion: CAPSULE_API, kind: "Tenant", name: tenant, uid: capsuleUid }]
-              : undefined,
+            labels: (capsuleLabel
+              ? { [FLUX_TENANT_LABEL]: tenant, [CAPSULE_TENANT_LABEL]: capsuleLabel }
+              : { [FLUX_TENANT_LABEL]: tenant }) as Record<string, pulumi.Input<string>>,
           }),
         },
         { parent: this },
