@@ -5,17 +5,29 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   Capsule,
   FluxBootstrap,
+  LoadedManifests,
   loadFluxManifests,
   parseStackConfig,
   readStackConfig,
+  StackConfig,
   Tenant,
   tenantNames,
+  withoutPromiseStacks,
 } from "./components";
 
 export = async () => {
   const config = parseStackConfig(readStackConfig());
+  const manifests = await loadFluxManifests({ version: config.flux.version, manifests: config.flux.manifests });
+  // Otherwise the SDK formats a source-mapped stack trace for each of the ~30
+  // promises it tracks per resource, which it reads only when
+  // PULUMI_DEBUG_PROMISE_LEAKS is set: two thirds of the program's time at
+  // 1000 tenants (docs/BENCHMARKS.md).
+  return withoutPromiseStacks(() => stack(config, manifests));
+};
+
+/** Every resource of the stack, created synchronously; returns the stack outputs. */
+function stack(config: StackConfig, manifests: LoadedManifests) {
   const { flux: fluxConfig, owner } = config;
-  const manifests = await loadFluxManifests({ version: fluxConfig.version, manifests: fluxConfig.manifests });
 
   // An explicit provider for the chosen context: nothing reaches whatever
   // cluster the ambient kubeconfig happens to point at.
@@ -59,4 +71,4 @@ export = async () => {
       publicKey: t.deployKey.publicKey,
     }])),
   };
-};
+}

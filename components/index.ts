@@ -26,3 +26,4 @@ export { renderFlux, FluxRender, FluxRenderInput } from "./flux/render";
 export { lockdownArgPatches, ControllerArgPatch, PLATFORM_RECONCILER_SA } from "./flux/lockdown";
 export { TenancyMode, TENANCY_MODES, TenantNames, tenantNames, TENANT_ROLE } from "./tenant/render";
 export { ConfigError, parseStackConfig, readStackConfig, RawStackConfig, StackConfig, TenantConfig, CONFIG_NAMESPACE } from "./config";
+export { withoutPromiseStacks } from "./promise-stacks";

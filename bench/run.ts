@@ -1,0 +1,199 @@
+// `npm run bench`: measures, prints tables and refreshes the measured block of
+// docs/BENCHMARKS.md (between the bench:program markers; the rest of the file
+// is prose and kept as it is).
+//
+// Program cost: the stack program with N tenants under Pulumi mocks, each run
+// in a fresh process (so peak RSS is that run's), RUNS times per N; medians
+// with min-max. Processes are started the way the Pulumi Node.js language
+// host starts a TypeScript program (hostArgs), with Pulumi.yaml's nodeargs.
+// Startup: loading index.ts the way the language host does (ts-node with
+// type checking unless the tsconfig says noCheck), before the program runs.
+//
+// Engine rows (pulumi up against the lab) are not measured here.
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse } from "yaml";
+
+const ROOT = path.resolve(__dirname, "..");
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const SIZES = (process.env.BENCH_TENANTS ?? "10,100,1000").split(",").map(Number);
+const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 3);
+const DOC = path.join(ROOT, "docs", "BENCHMARKS.md");
+const BEGIN = "<!-- bench:program:begin (written by npm run bench) -->";
+const END = "<!-- bench:program:end -->";
+
+interface Sample {
+  tenants: number;
+  ms: number;
+  cpuMs: number;
+  processMs: number;
+  processCpuMs: number;
+  peakRssMiB: number;
+  resources: number;
+}
+type Stats = { median: number; min: number; max: number };
+
+/** Median, min and max of numbers. */
+export function stats(values: number[]): Stats {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return { median, min: s[0]!, max: s[s.length - 1]! };
+}
+
+/** What the project's Pulumi.yaml tells the language host. */
+interface HostConfig { nodeargs: string[]; tsconfig: string }
+
+function hostConfig(): HostConfig {
+  const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as {
+    main?: string;
+    runtime?: string | { name: string; options?: { typescript?: boolean; nodeargs?: string; tsconfig?: string } };
+  };
+  const options = typeof project.runtime === "object" ? project.runtime.options ?? {} : {};
+  // program-run.ts imports ../index.ts through ts-node: that is what the
+  // host runs only while Pulumi.yaml names index.ts with TypeScript on.
+  if (path.resolve(ROOT, project.main ?? "index.ts") !== path.join(ROOT, "index.ts") || options.typescript === false) {
+    throw new Error("Pulumi.yaml no longer runs index.ts through ts-node; bench/program-run.ts would not measure what pulumi runs");
+  }
+  const nodeargs = (options.nodeargs ?? "").trim();
+  if (/["'\\]/.test(nodeargs)) throw new Error("bench/run.ts splits runtime.options.nodeargs on spaces only; no quoting");
+  return { nodeargs: nodeargs === "" ? [] : nodeargs.split(/\s+/), tsconfig: options.tsconfig ?? "tsconfig.json" };
+}
+
+/**
+ * Node arguments as the language host has them: Pulumi.yaml's nodeargs, then
+ * @pulumi/pulumi/cmd/run, which installs source-map-support before anything
+ * else, then ts-node, which installs its own source-map hook over it. (The
+ * host's ts-node also type-checks unless the tsconfig says noCheck; that is
+ * load time, before the program runs: see startup().)
+ */
+function hostArgs(host: HostConfig): string[] {
+  return [...host.nodeargs, "-r", "source-map-support/register", "-r", "ts-node/register/transpile-only"];
+}
+
+function measureProgram(host: HostConfig, tenants: number): Sample {
+  const out = execFileSync("node", [...hostArgs(host), path.join(__dirname, "program-run.ts"), String(tenants)], {
+    cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 << 20,
+  });
+  return JSON.parse(out.trim().split("\n").pop()!) as Sample;
+}
+
+/**
+ * Loads index.ts as the language host does before running it: source-map
+ * support, then ts-node registered with the host's options (type checking
+ * unless `transpileOnly`). Wall and CPU time of the whole process.
+ */
+function measureStartup(host: HostConfig, transpileOnly: boolean): { ms: number; cpuMs: number } {
+  const script = `
+    require("source-map-support/register");
+    require("ts-node").register({
+      project: ${JSON.stringify(host.tsconfig)}, transpileOnly: ${transpileOnly},
+      compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", sourceMap: "true" },
+    });
+    require("./index.ts");
+    const cpu = process.cpuUsage();
+    console.log(JSON.stringify({ ms: require("node:perf_hooks").performance.now(), cpuMs: (cpu.user + cpu.system) / 1000 }));`;
+  const out = execFileSync("node", [...host.nodeargs, "-e", script], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  return JSON.parse(out.trim().split("\n").pop()!) as { ms: number; cpuMs: number };
+}
+
+/** noCheck of the tsconfig the host uses (it runs ts-node transpile-only when set). */
+function tsconfigNoCheck(file: string): boolean {
+  const text = fs.readFileSync(path.join(ROOT, file), "utf8");
+  return /"noCheck"\s*:\s*true/.test(text);
+}
+
+function fmt(s: Stats, digits = 0): string {
+  return `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
+}
+
+function machine(): string {
+  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+  return `${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node.js ${process.version}, ${os.type()} ${os.release()}`;
+}
+
+const load = () => os.loadavg().map((l) => l.toFixed(2)).join(" / ");
+
+/** The commit measured, and whether the working tree differs from it. */
+function revision(): string {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "index.ts", "components", "Pulumi.yaml", "tsconfig.json", "package.json"],
+      { cwd: ROOT, encoding: "utf8" }).trim() !== "";
+    return `commit ${head}${dirty ? " with uncommitted changes to the program" : ""}`;
+  } catch {
+    return "no git checkout";
+  }
+}
+
+function main(): void {
+  const pulumiVersion = (JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules/@pulumi/pulumi/package.json"), "utf8")) as { version: string }).version;
+  const host = hostConfig();
+  const loadBefore = load();
+  const rows: { tenants: number; ms: Stats; cpu: Stats; processCpu: Stats; rss: Stats; resources: number }[] = [];
+  for (const n of SIZES) {
+    const samples: Sample[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const s = measureProgram(host, n);
+      process.stderr.write(`[bench] program N=${n} run ${i + 1}/${RUNS}: ${s.ms.toFixed(0)} ms wall, ${s.cpuMs.toFixed(0)} ms CPU, ` +
+        `process ${s.processCpuMs.toFixed(0)} ms CPU, ${s.peakRssMiB.toFixed(0)} MiB, ${s.resources} resources (load ${load()})\n`);
+      samples.push(s);
+    }
+    rows.push({
+      tenants: n,
+      ms: stats(samples.map((s) => s.ms)),
+      cpu: stats(samples.map((s) => s.cpuMs)),
+      processCpu: stats(samples.map((s) => s.processCpuMs)),
+      rss: stats(samples.map((s) => s.peakRssMiB)),
+      resources: samples[0]!.resources,
+    });
+  }
+  const table = [
+    "| tenants | resources | wall ms | CPU ms | process CPU ms | peak RSS MiB |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows.map((r) => `| ${r.tenants} | ${r.resources} | ${fmt(r.ms)} | ${fmt(r.cpu)} | ${fmt(r.processCpu)} | ${fmt(r.rss)} |`),
+  ].join("\n");
+  const t100 = rows.find((r) => r.tenants === 100)?.ms.median;
+  const t1000 = rows.find((r) => r.tenants === 1000)?.ms.median;
+  const ratio = t100 && t1000 ? t1000 / t100 : undefined;
+  const goals = t1000 === undefined ? "" :
+    `Goals: N=1000 in at most 10 s: ${(t1000 / 1000).toFixed(1)} s (${t1000 <= 10_000 ? "met" : "missed"}); ` +
+    `t(1000)/t(100) at most 11: ${ratio === undefined ? "n/a" : `${ratio.toFixed(2)} (${ratio <= 11 ? "met" : "missed"})`}.`;
+
+  const noCheck = tsconfigNoCheck(host.tsconfig);
+  const startupRows: string[] = [];
+  for (const transpileOnly of [noCheck, !noCheck]) {
+    const samples = Array.from({ length: STARTUP_RUNS }, () => measureStartup(host, transpileOnly));
+    const label = `${transpileOnly ? "ts-node transpile-only" : "ts-node with type checking"}${transpileOnly === noCheck ? " (as configured)" : ""}`;
+    startupRows.push(`| ${label} | ${fmt(stats(samples.map((s) => s.ms)))} | ${fmt(stats(samples.map((s) => s.cpuMs)))} |`);
+    process.stderr.write(`[bench] startup ${label}: ${samples.map((s) => s.ms.toFixed(0)).join(", ")} ms\n`);
+  }
+  const startup = ["| loading index.ts | wall ms | CPU ms |", "| --- | ---: | ---: |", ...startupRows].join("\n");
+  const loadAfter = load();
+  console.log(`${table}\n\n${goals}\n\n${startup}\n`);
+
+  const block = [
+    BEGIN,
+    `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC at ${revision()}, on ${machine()}; @pulumi/pulumi ${pulumiVersion}. ` +
+    `${RUNS} runs per row, each in a fresh process, medians (min–max); load average (1/5/15 min) ${loadBefore} before, ${loadAfter} after. ` +
+    `Node arguments: \`${hostArgs(host).join(" ")}\`.`,
+    "",
+    table,
+    ...(goals ? ["", goals] : []),
+    "",
+    `Startup, ${STARTUP_RUNS} runs each (not part of the figures above):`,
+    "",
+    startup,
+    END,
+  ].join("\n");
+  const doc = fs.existsSync(DOC) ? fs.readFileSync(DOC, "utf8") : `# Benchmarks\n\n${BEGIN}\n${END}\n`;
+  const at = doc.indexOf(BEGIN);
+  const end = doc.indexOf(END);
+  if (at < 0 || end < at) throw new Error(`${DOC} has no ${BEGIN} … ${END} block to refresh`);
+  fs.writeFileSync(DOC, doc.slice(0, at) + block + doc.slice(end + END.length));
+  process.stderr.write("[bench] refreshed docs/BENCHMARKS.md\n");
+}
+
+main();
