@@ -1,0 +1,190 @@
+// The threat suite with live controllers: `pulumi up` of the stack program,
+// then Flux's source-controller and kustomize-controller (v2.9.5, flags from
+// the manifests the program committed to the platform repository) and
+// Capsule v0.14.0 as processes against the lab. Each threat is a commit to a
+// tenant branch; the table printed at the end is what the controllers did.
+// Capsule mode first, then namespace mode. Needs `npm run lab:up` first.
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { startGitHubDouble, GitHubDouble } from "../lab/github/server";
+import { canI, getObject, kubectl, sharedTempDir, useLab, waitFor } from "./lab";
+import { changes, LabStack } from "./stack";
+import {
+  bareRepoWith, Branch, controllerRunning, controllers, dropFluxFinalizers, GITREPO, KS,
+  platformFiles, readyTrue, removeCapsuleResidue, startGitHttp, stopFlux, syncTo,
+} from "./flux";
+import {
+  configMap, DEV, exists, kustomization, Mode, OPS, printTable, resetDev, Row, runIsolationOfFailures, runThreat,
+  sa, seedBranch, short, tenantsFor, threats, yaml,
+} from "./threats";
+
+const TOKEN = "e2e-token";
+const OWNER = "acme";
+const PLATFORM = "fleet-infra";
+const say = (line: string) => process.stdout.write(`      ${line}\n`);
+
+// ------------------------------------------------------------------ the run
+
+interface Env {
+  dir: string;
+  double: GitHubDouble;
+  dev: Branch;
+  ops: Branch;
+  remoteBase: string;
+  stopGit: () => void;
+}
+
+async function startEnv(prefix: string): Promise<Env> {
+  const dir = sharedTempDir(prefix);
+  const double = await startGitHubDouble({ dataDir: path.join(dir, "github"), token: TOKEN, owner: OWNER });
+  await double.createRepo(OWNER, PLATFORM, "main");
+  await double.createBranch(OWNER, PLATFORM, DEV.name);
+  await double.createBranch(OWNER, PLATFORM, OPS.name);
+  const dev = new Branch(double, TOKEN, OWNER, PLATFORM, DEV.name);
+  const ops = new Branch(double, TOKEN, OWNER, PLATFORM, OPS.name);
+  await seedBranch(dev, DEV.home);
+  await seedBranch(ops, OPS.home);
+  // The remote base: a real git repository on loopback, so only the lockdown can stop it.
+  const gitRoot = path.join(dir, "git-http");
+  fs.mkdirSync(gitRoot);
+  bareRepoWith(gitRoot, "base", { "cm/cm.yaml": yaml([configMap("remote-cm", DEV.home)]), "cm/kustomization.yaml": kustomization(["cm.yaml"]) });
+  const git = await startGitHttp(gitRoot, path.join(dir, "git-http.log"));
+  return { dir, double, dev, ops, remoteBase: `${git.url}/base.git//cm?ref=main`, stopGit: git.stop };
+}
+
+/** `pulumi up`, then the Flux controllers from the committed manifests; returns seconds to all tenants Ready. */
+async function bootstrap(env: Env, lab: LabStack, mode: Mode): Promise<number> {
+  const started = Date.now();
+  const applied = changes(await lab.up());
+  say(`[${mode}] pulumi up: ${JSON.stringify(applied)} in ${((Date.now() - started) / 1000).toFixed(0)}s`);
+  const files = await platformFiles(env.double, OWNER, PLATFORM, "clusters/lab", path.join(env.dir, `platform-${mode}`));
+  say(`[${mode}] Flux controllers from ${OWNER}/${PLATFORM}@main clusters/lab/flux-system/{gotk-components,kustomization}.yaml`);
+  controllers("up.sh", ["--only", "flux", "--components", files.components, "--kustomization", files.kustomization]);
+  const src = await readyTrue(GITREPO, "flux-system", "flux-system");
+  say(`[${mode}] GitRepository flux-system Ready (SSH, read-only key): ${short(src.ready?.message)}`);
+  const sys = await readyTrue(KS, "flux-system", "flux-system");
+  say(`[${mode}] Kustomization flux-system Ready: ${short(sys.ready?.message)}`);
+  for (const t of [DEV, OPS]) {
+    const s = await readyTrue(GITREPO, t.name, t.home);
+    const k = await readyTrue(KS, t.name, t.home);
+    say(`[${mode}] tenant ${t.name}: GitRepository ${short(s.ready?.message, 80)}; Kustomization ${short(k.ready?.message, 80)}`);
+    assert.ok(exists("configmap", "app", t.home), `${t.home}/app applied by Flux`);
+  }
+  const seconds = (Date.now() - started) / 1000;
+  say(`[${mode}] pulumi up start -> all tenants Ready: ${seconds.toFixed(0)}s`);
+  return seconds;
+}
+
+/** Stops Flux, drops its finalizers and destroys the stack (Capsule, if running, stays up for its Tenants). */
+async function teardown(lab: LabStack | undefined, mode: Mode): Promise<void> {
+  await stopFlux();
+  dropFluxFinalizers();
+  for (const n of ["dev-team-extra", "dev-team-extra2"]) kubectl(["delete", "namespace", n, "--ignore-not-found", "--wait=false"]);
+  if (lab) {
+    const destroyed = changes(await lab.destroy());
+    say(`[${mode}] destroy: ${JSON.stringify(destroyed)}`);
+    await lab.remove();
+  }
+  for (const n of ["flux-system", DEV.home, OPS.home, "dev-team-extra"]) {
+    await waitFor(`namespace ${n} gone`, () => (getObject("namespace", n) === undefined ? true : undefined), 180_000);
+  }
+}
+
+function suite(mode: Mode): void {
+  describe(`isolation e2e: ${mode} mode, live Flux${mode === "capsule" ? " and Capsule" : ""}`, function () {
+    this.timeout(20 * 60_000);
+    let env: Env;
+    let lab: LabStack | undefined;
+    let booted = false;
+    beforeEach(function () {
+      if (!booted && this.currentTest?.title.startsWith("1.") !== true) this.skip();
+    });
+
+    before(async () => {
+      useLab();
+      assert.equal(getObject("namespace", "flux-system"), undefined, "the lab must start without Flux (another stack is up?)");
+      assert.ok(!controllerRunning("kustomize-controller"), "Flux controllers already running in the lab");
+      for (const t of [DEV, OPS]) {
+        assert.ok(!canI(sa(t.home, t.name), "patch", "namespaces"), `${sa(t.home, t.name)} can already patch namespaces (Capsule residue?)`);
+      }
+      env = await startEnv(`e2e-iso-${mode}-`);
+      const tenants = tenantsFor(mode);
+      if (mode === "capsule") {
+        // Capsule first: the program creates Tenant objects, so their CRD and webhooks must exist.
+        controllers("up.sh", ["--only", "capsule",
+          ...tenants.flatMap((t) => ["--capsule-user", `ServiceAccount:${sa(t.namespaces[0]!, t.name)}`])]);
+      } else {
+        assert.ok(!controllerRunning("capsule"), "namespace mode runs without Capsule");
+      }
+      lab = await LabStack.create({ name: `e2e-iso-${mode}`, tenancy: mode, tenants, double: env.double, token: TOKEN, stateDir: env.dir });
+    });
+
+    after(async () => {
+      printTable();
+      try {
+        await teardown(lab, mode);
+      } finally {
+        if (mode === "capsule") {
+          controllers("down.sh");
+          // Capsule's binding outlives Capsule: left in place it lets the same tenant SAs patch any namespace later.
+          say(`Capsule stopped; its ClusterRoleBinding capsule-namespace-provisioner (namespaces create+patch, cluster-wide) still bound: ${removeCapsuleResidue().join(", ") || "(none)"}; removed with Capsule's CRDs and config`);
+        }
+        env?.stopGit();
+        await env?.double.close();
+      }
+    });
+
+    it("1. pulumi up, then Flux from the platform repo: flux-system and every tenant Ready", async () => {
+      await bootstrap(env, lab!, mode);
+      booted = true;
+    });
+
+    it("2. a commit to a tenant branch appears in the cluster", async () => {
+      const sha = await env.dev.put("app.yaml", yaml([configMap("app", DEV.home, { version: "2" })]), "dev-team: version 2");
+      const s = await syncTo(DEV.home, DEV.name, DEV.name, sha);
+      const cm = getObject<{ data: Record<string, string> }>("configmap", "app", DEV.home);
+      say(`commit ${sha.slice(0, 8)} -> Ready ${s.ready?.status} (${short(s.ready?.message, 90)}); ${DEV.home}/app version=${cm?.data.version}`);
+      assert.equal(cm?.data.version, "2");
+    });
+
+    it("3. Pulumi and Flux do not fight: preview --refresh after Flux reconciled flux-system", async () => {
+      await readyTrue(KS, "flux-system", "flux-system");
+      const lines: string[] = [];
+      const r = await lab!.stack.preview({ refresh: true, diff: true, onOutput: (o) => lines.push(o) });
+      const plan = changes(r.changeSummary);
+      say(`preview --refresh: ${JSON.stringify(plan)}`);
+      if (Object.keys(plan).length > 0) {
+        const text = lines.join("").split("\n").filter((l) => /^\s*[~+-]{1,2}\s|^\s*[~+-] |\[diff|:\s/.test(l) && !/^\s*(pulumi:|Resources:|Duration:)/.test(l));
+        say("preview --refresh diff (fields Pulumi and Flux disagree on):");
+        for (const l of text.slice(0, 80)) say(`  ${l}`);
+        fs.writeFileSync(path.join(env.dir, `preview-refresh-${mode}.txt`), lines.join(""));
+        say(`full preview output: ${path.join(env.dir, `preview-refresh-${mode}.txt`)}`);
+      }
+      assert.deepEqual(plan, {}, "pulumi preview --refresh shows changes after Flux reconciled flux-system");
+    });
+
+    it("4. the threats: each a commit to dev-team's branch", async () => {
+      const list = threats(env.remoteBase);
+      // The remote base is reachable: kustomize outside the controller builds it.
+      const probe = path.join(env.dir, "remote-probe");
+      fs.mkdirSync(probe, { recursive: true });
+      fs.writeFileSync(path.join(probe, "kustomization.yaml"), kustomization([env.remoteBase]));
+      const built = kubectl(["kustomize", probe]);
+      say(`remote base ${env.remoteBase}: kubectl kustomize outside Flux ${/remote-cm/.test(built.stdout) ? "builds it (reachable)" : "FAILED: " + short(built.stderr)}`);
+      const rows: Row[] = [];
+      for (const t of list) {
+        rows.push(await runThreat(env.dev, mode, t));
+        if (t.id === "7b") rows.push(await runIsolationOfFailures(env.dev, env.ops, mode));
+      }
+      const reset = await resetDev(env.dev);
+      say(`reset dev-team's branch: Ready ${reset.ready?.status}; extra namespaces pruned: ${getObject("namespace", "dev-team-extra") === undefined || "terminating"}`);
+      assert.equal(reset.ready?.status, "True");
+      const bad = rows.filter((r) => !r.ok);
+      assert.deepEqual(bad.map((r) => `${r.id}: ${r.observed}`), []);
+    });
+  });
+}
+
+suite("capsule");
+suite("namespace");

@@ -1,0 +1,116 @@
+/**
+ * The demo's stack and controllers (run by lab/demo.sh, which has started the
+ * lab and the GitHub double): Capsule, `pulumi up` of stack `e2e-demo`
+ * (capsule mode, tenants dev-team and ops-team), Flux's controllers from the
+ * manifests committed to the platform repository, then a short threat table.
+ * Leaves everything running.
+ *
+ *   node -r ts-node/register/transpile-only lab/demo.ts CONNECTION_JSON TOKEN STATE_DIR
+ *
+ * DEMO_TENANCY=namespace runs the stack in namespace mode (no Capsule).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { GitHubDouble } from "./github/server";
+import { Branch, controllers, GITREPO, KS, platformFiles, readyTrue } from "../e2e/flux";
+import { CONTEXT, KUBECONFIG, useLab } from "../e2e/lab";
+import { changes, LabStack } from "../e2e/stack";
+import { DEV, Mode, OPS, printTable, resetDev, ROWS, runIsolationOfFailures, runThreat, sa, seedBranch, short, tenantsFor, threats } from "../e2e/threats";
+
+const OWNER = "acme";
+const PLATFORM = "fleet-infra";
+const log = (line: string) => process.stdout.write(`[demo ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+
+interface Connection { baseUrl: string; apiUrl: string; owner: string; sshPort: number; knownHosts: string }
+
+/** The parts of the GitHub double the demo uses, over HTTP (the double runs in its own process). */
+function remoteDouble(c: Connection, token: string): GitHubDouble {
+  const api = async (p: string, init?: RequestInit) => {
+    const res = await fetch(`${c.apiUrl}${p}`, { ...init, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } });
+    return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+  };
+  const branchSha = async (owner: string, repo: string, branch: string) => {
+    const r = await api(`/repos/${owner}/${repo}/branches/${branch}`);
+    return r.status === 200 ? (r.json.commit as { sha: string }).sha : undefined;
+  };
+  const partial: Partial<GitHubDouble> = {
+    baseUrl: c.baseUrl, apiUrl: c.apiUrl, owner: c.owner, sshPort: c.sshPort, knownHosts: c.knownHosts,
+    branchSha,
+    async readFile(owner, repo, file, ref) {
+      const r = await api(`/repos/${owner}/${repo}/contents/${file}${ref ? `?ref=${ref}` : ""}`);
+      return r.status === 200 ? Buffer.from(r.json.content as string, "base64") : undefined;
+    },
+    async createBranch(owner, repo, branch, from = "main") {
+      const sha = await branchSha(owner, repo, from);
+      const r = await api(`/repos/${owner}/${repo}/git/refs`, { method: "POST", body: JSON.stringify({ ref: `refs/heads/${branch}`, sha }) });
+      if (r.status !== 201) throw new Error(`create branch ${branch}: ${r.status} ${JSON.stringify(r.json)}`);
+      return sha!;
+    },
+  };
+  return partial as GitHubDouble;
+}
+
+async function main(): Promise<void> {
+  const [connFile, token, stateDir] = process.argv.slice(2);
+  if (!connFile || !token || !stateDir) throw new Error("usage: demo.ts CONNECTION_JSON TOKEN STATE_DIR");
+  useLab();
+  const double = remoteDouble(JSON.parse(fs.readFileSync(connFile, "utf8")) as Connection, token);
+  const dev = new Branch(double, token, OWNER, PLATFORM, DEV.name);
+  const ops = new Branch(double, token, OWNER, PLATFORM, OPS.name);
+  for (const [b, home] of [[dev, DEV.home], [ops, OPS.home]] as const) {
+    if (!(await b.head())) await double.createBranch(OWNER, PLATFORM, b.branch);
+    if (!(await double.readFile(OWNER, PLATFORM, "kustomization.yaml", b.branch))) await seedBranch(b, home);
+  }
+  log(`tenant branches ${DEV.name} and ${OPS.name} of ${OWNER}/${PLATFORM}: a ConfigMap each`);
+
+  const mode: Mode = process.env.DEMO_TENANCY === "namespace" ? "namespace" : "capsule";
+  const tenants = tenantsFor(mode);
+  if (mode === "capsule") {
+    log("stage capsule: Capsule v0.14.0 (controller + webhooks) first, so the Tenant CRD exists for pulumi");
+    controllers("up.sh", ["--only", "capsule",
+      ...tenants.flatMap((t) => ["--capsule-user", `ServiceAccount:${sa(t.namespaces[0]!, t.name)}`])]);
+  }
+
+  log(`stage pulumi: pulumi up of stack e2e-demo (${mode} mode, 2 tenants)`);
+  const started = Date.now();
+  const lab = await LabStack.create({ name: "e2e-demo", tenancy: mode, tenants, double, token, stateDir });
+  log(`pulumi up: ${JSON.stringify(changes(await lab.up()))}`);
+
+  log("stage flux: source-controller + kustomize-controller with the flags committed to the platform repo");
+  const files = await platformFiles(double, OWNER, PLATFORM, "clusters/lab", path.join(stateDir, "platform"));
+  controllers("up.sh", ["--only", "flux", "--components", files.components, "--kustomization", files.kustomization]);
+  await readyTrue(GITREPO, "flux-system", "flux-system");
+  const sys = await readyTrue(KS, "flux-system", "flux-system");
+  log(`flux-system Ready: ${short(sys.ready?.message)}`);
+  for (const t of [DEV, OPS]) {
+    await readyTrue(GITREPO, t.name, t.home);
+    const k = await readyTrue(KS, t.name, t.home);
+    log(`tenant ${t.name} Ready: ${short(k.ready?.message)}`);
+  }
+  log(`pulumi up start -> all tenants Ready: ${((Date.now() - started) / 1000).toFixed(0)}s`);
+
+  log("stage threats: a short threat table (each a commit to dev-team's branch)");
+  for (const t of threats("").filter((x) => ["1", "2a", "4a", "5a", "6a", "7a", "7b"].includes(x.id))) await runThreat(dev, mode, t);
+  await runIsolationOfFailures(dev, ops, mode);
+  await resetDev(dev);
+  printTable();
+  const failed = ROWS.filter((r) => !r.ok).length;
+  log(failed === 0 ? "every threat behaved as expected" : `${failed} threat(s) did NOT behave as expected (see UNEXPECTED above)`);
+
+  process.stdout.write(`
+Explore (the lab keeps running):
+  export KUBECONFIG=${KUBECONFIG}
+  kubectl --context ${CONTEXT} get kustomizations,gitrepositories -A
+  kubectl --context ${CONTEXT} get tenants                       (capsule mode)
+  kubectl --context ${CONTEXT} -n ${DEV.home} get configmaps
+  kubectl --context ${CONTEXT} auth can-i create namespaces --as ${sa(DEV.home, DEV.name)}
+  (kubectl is in the toolchain: eval "$(bash lab/cluster/env.sh)" puts it on PATH)
+Controller logs: ${path.join(path.dirname(KUBECONFIG), "controllers/logs")}
+Pulumi state: ${stateDir} (stack e2e-demo)
+`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`[demo] FAILED: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(1);
+});
