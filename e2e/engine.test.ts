@@ -6,6 +6,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { startGitHubDouble, GitHubDouble } from "../lab/github/server";
+import { removeCapsuleResidue } from "./flux";
 import { canI, getObject, gitWithKey, kubectl, kubectlOk, ROOT, secretData, sharedTempDir, useLab, waitFor } from "./lab";
 import { changes, engineEnv, LabStack, TenantSpec } from "./stack";
 
@@ -352,6 +353,8 @@ describe("engine e2e: capsule mode (Capsule v0.14 running)", function () {
     await lab?.remove().catch(() => undefined);
     await double?.close();
     spawnSync("bash", [path.join(ROOT, "lab/controllers/down.sh")], { stdio: "inherit" });
+    // Capsule's namespace-provisioner binding outlives Capsule; later suites start without it.
+    say(`removed Capsule's residue (provisioner binding held: ${removeCapsuleResidue().join(", ") || "none"})`);
   });
 
   it("1. previews against a cluster with Capsule but without Flux", async () => {
