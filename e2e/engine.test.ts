@@ -72,11 +72,13 @@ function assertOneKeyPerConsumer(double: GitHubDouble): void {
   }
 }
 
-/** Runs `pulumi up` as a separate process and SIGKILLs it once its output matches `when`. */
+/** Runs `pulumi up` as a separate process group and SIGKILLs it once its output matches `when`. */
 function killMidway(lab: LabStack, when: RegExp): Promise<string> {
   return new Promise((resolve, reject) => {
+    // Its own process group, killed whole: like a CI job that dies, the engine's
+    // language host and providers go down with it instead of lingering.
     const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", lab.options.name], {
-      cwd: ROOT, env: { ...process.env, ...engineEnv(lab.options.stateDir) },
+      cwd: ROOT, env: { ...process.env, ...engineEnv(lab.options.stateDir) }, detached: true,
     });
     let out = "";
     let killed = "";
@@ -85,7 +87,7 @@ function killMidway(lab: LabStack, when: RegExp): Promise<string> {
       const line = out.split("\n").find((l) => when.test(l));
       if (line && !killed) {
         killed = line.trim();
-        child.kill("SIGKILL");
+        process.kill(-child.pid!, "SIGKILL");
       }
     };
     child.stdout.on("data", onData);
