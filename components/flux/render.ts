@@ -61,7 +61,8 @@ export function renderFlux(input: FluxRenderInput): FluxRender {
   const components = [...DEFAULT_COMPONENTS, ...(input.componentsExtra ?? [])];
   const parsed = parseManifests(input.manifests, input.manifestsSource);
   const committed = applyComponentOptions(selectComponents(parsed, components, input.manifestsSource), input);
-  const argPatches = input.lockdown ? lockdownArgPatches(input.defaultServiceAccount) : [];
+  const lockdownPatches = lockdownArgPatches(input.defaultServiceAccount);
+  const argPatches = input.lockdown ? lockdownPatches : [];
   const [source, kustomization] = syncObjects(input.sync);
   return {
     components,
@@ -71,7 +72,7 @@ export function renderFlux(input: FluxRenderInput): FluxRender {
     files: {
       "gotk-components.yaml": componentsFile(input.version, components, committed),
       "gotk-sync.yaml": syncFile(input.sync),
-      "kustomization.yaml": kustomizationFile(lockdownArgPatches(input.defaultServiceAccount), components, input.lockdown),
+      "kustomization.yaml": kustomizationFile(lockdownPatches, components, input.lockdown),
     },
   };
 }
