@@ -4,6 +4,10 @@
 #
 #   bash lab/toolchain/build.sh unit   actionlint (for `npm test`)
 #   bash lab/toolchain/build.sh lab    + pulumi, its providers, Kubernetes, etcd, kwok
+#   bash lab/toolchain/build.sh all    + the Flux controllers and Capsule (what CI builds cold)
+#
+# Measure a cold build with an empty cache of its own:
+#   FLUX_CAPSULE_CACHE=$(mktemp -d) bash lab/toolchain/build.sh all
 #
 # Each tool is built once per version; a warm run only checks stamps.
 # Output: `export PATH=<dirs>:$PATH` on stdout; progress and timings on stderr.
@@ -16,7 +20,8 @@ group=${1:-unit}
 case "$group" in
   unit) scripts=(actionlint) ;;
   lab) scripts=(actionlint pulumi kube) ;;
-  *) echo "usage: $0 unit|lab" >&2; exit 2 ;;
+  all) scripts=(actionlint pulumi kube flux capsule) ;;
+  *) echo "usage: $0 unit|lab|all" >&2; exit 2 ;;
 esac
 
 start=$(date +%s)
