@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { startGitHubDouble, GitHubDouble } from "../lab/github/server";
 import { removeCapsuleResidue } from "./flux";
-import { canI, getObject, gitWithKey, kubectl, kubectlOk, ROOT, secretData, sharedTempDir, useLab, waitFor } from "./lab";
+import { canI, descendants, getObject, gitWithKey, kubectl, kubectlOk, ROOT, secretData, sharedTempDir, useLab, waitFor } from "./lab";
 import { changes, engineEnv, LabStack, TenantSpec } from "./stack";
 
 const TOKEN = "e2e-token";
@@ -72,6 +72,10 @@ function assertOneKeyPerConsumer(double: GitHubDouble): void {
   }
 }
 
+function readStat(pid: number): string {
+  try { return fs.readFileSync(`/proc/${pid}/stat`, "utf8"); } catch { return ""; }
+}
+
 /** Runs `pulumi up` as a separate process group and SIGKILLs it once its output matches `when`. */
 function killMidway(lab: LabStack, when: RegExp): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -82,18 +86,32 @@ function killMidway(lab: LabStack, when: RegExp): Promise<string> {
     });
     let out = "";
     let killed = "";
+    let lingering: number[] = [];
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
       const line = out.split("\n").find((l) => when.test(l));
       if (line && !killed) {
         killed = line.trim();
+        // The language host and providers run in process groups of their own:
+        // collect them before the CLI dies (they are reparented after), then kill all.
+        const orphans = descendants(child.pid!);
         process.kill(-child.pid!, "SIGKILL");
+        for (const pid of orphans) {
+          try { process.kill(pid, "SIGKILL"); } catch { /* gone with the group */ }
+        }
+        lingering = orphans;
       }
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
     child.on("exit", (code, signal) => {
-      if (signal === "SIGKILL") resolve(killed);
+      if (signal === "SIGKILL") {
+        // SIGKILL is delivered at once but the processes go a moment later: allow 5 s.
+        const alive = () => lingering.filter((pid) => fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(readStat(pid)));
+        waitFor("the killed engine's processes to go", () => (alive().length === 0 ? true : undefined), 5000, 100)
+          .then(() => resolve(`${killed} (and its ${lingering.length} child processes: language host, providers)`))
+          .catch(() => reject(new Error(`processes of the killed engine still run: ${alive().join(", ")}`)));
+      }
       else reject(new Error(`pulumi up ended (code ${code}) before it could be killed:\n${out.slice(-2000)}`));
     });
   });

@@ -128,3 +128,31 @@ export function sharedTempDir(prefix: string): string {
   fs.chmodSync(dir, 0o755);
   return dir;
 }
+
+/**
+ * Every live descendant of `pid` (children, their children, ...), read from
+ * /proc. The engine starts its language host and providers in process groups
+ * of their own, so killing the CLI's group does not reach them: a test that
+ * kills the CLI collects these first and kills them too.
+ */
+export function descendants(pid: number): number[] {
+  const parent = new Map<number, number[]>();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")".
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    parent.set(ppid, [...(parent.get(ppid) ?? []), Number(entry)]);
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const c of parent.get(p) ?? []) { out.push(c); walk(c); }
+  };
+  walk(pid);
+  return out;
+}
