@@ -117,6 +117,8 @@ export interface RequestLogEntry {
   handled: boolean;
   /** The matched route pattern, e.g. /api/v3/repos/:owner/:repo/keys/:id. */
   route?: string;
+  /** Milliseconds from the request arriving to the response sent (fastify's elapsedTime). */
+  ms: number;
 }
 
 /** A deploy key as the double reports it out of band. */
@@ -414,6 +416,7 @@ function installPlumbing(
       status: reply.statusCode,
       handled: !req.is404,
       ...(req.is404 ? {} : { route: req.routeOptions.url }),
+      ms: reply.elapsedTime,
     };
     requests.push(entry);
     if (!entry.handled) onUnhandled(entry);
