@@ -363,6 +363,7 @@ describe('GitHub double', function () {
       assert.ok(entry);
       assert.equal(entry.path, `/api/v3/repos/${OWNER}/${REPO}/pages`);
       assert.equal(entry.handled, false);
+      assert.ok(Number.isFinite(entry.ms) && entry.ms >= 0, `request time ${entry.ms}`);
     });
 
     it('failNext(2, 502) fails exactly the next two calls', async function () {
