@@ -9,20 +9,33 @@
 // Startup: loading index.ts the way the language host does (ts-node with
 // type checking unless the tsconfig says noCheck), before the program runs.
 //
-// Engine rows (pulumi up against the lab) are not measured here.
+// Engine rows (bench/engine.ts): `pulumi up` against the lab side by side
+// with kubectl, when the lab is up (`npm run lab:up`); without it they are
+// skipped, saying so, and the program rows still run.
+//
+//   BENCH_PROGRAM=0 / BENCH_ENGINE=0   skip the program / engine rows
+//   BENCH_RUNS, BENCH_TENANTS          program rows (default 5; 10,100,1000)
+//   BENCH_ENGINE_RUNS, BENCH_ENGINE_TENANTS, BENCH_VARIANT_RUNS,
+//   BENCH_READY_TENANTS, BENCH_READY_RUNS
+//                                      engine rows (default 5; 1,10,50; 3; 10; 5)
+//   BENCH_DOC=none                     print only; leave docs/BENCHMARKS.md alone
+//   BENCH_REQUIRE_ENGINE=1             fail instead of skipping the engine rows (CI)
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { engineBench, sizes } from "./engine";
 
 const ROOT = path.resolve(__dirname, "..");
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SIZES = (process.env.BENCH_TENANTS ?? "10,100,1000").split(",").map(Number);
 const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 3);
-const DOC = path.join(ROOT, "docs", "BENCHMARKS.md");
+const DOC = process.env.BENCH_DOC === "none" ? undefined : path.join(ROOT, "docs", "BENCHMARKS.md");
 const BEGIN = "<!-- bench:program:begin (written by npm run bench) -->";
 const END = "<!-- bench:program:end -->";
+const ENGINE_BEGIN = "<!-- bench:engine:begin (written by npm run bench) -->";
+const ENGINE_END = "<!-- bench:engine:end -->";
 
 interface Sample {
   tenants: number;
@@ -128,7 +141,18 @@ function revision(): string {
   }
 }
 
-function main(): void {
+/** Replaces the block between `begin` and `end` markers of docs/BENCHMARKS.md (unless BENCH_DOC=none). */
+function writeBlock(begin: string, end: string, body: string): void {
+  if (DOC === undefined) return;
+  const doc = fs.readFileSync(DOC, "utf8");
+  const at = doc.indexOf(begin);
+  const stop = doc.indexOf(end);
+  if (at < 0 || stop < at) throw new Error(`${DOC} has no ${begin} … ${end} block to refresh`);
+  fs.writeFileSync(DOC, doc.slice(0, at) + `${begin}\n${body}\n${end}` + doc.slice(stop + end.length));
+  process.stderr.write(`[bench] refreshed ${path.relative(ROOT, DOC)} (${begin})\n`);
+}
+
+function programRows(): void {
   const pulumiVersion = (JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules/@pulumi/pulumi/package.json"), "utf8")) as { version: string }).version;
   const host = hostConfig();
   const loadBefore = load();
@@ -174,8 +198,7 @@ function main(): void {
   const loadAfter = load();
   console.log(`${table}\n\n${goals}\n\n${startup}\n`);
 
-  const block = [
-    BEGIN,
+  writeBlock(BEGIN, END, [
     `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC at ${revision()}, on ${machine()}; @pulumi/pulumi ${pulumiVersion}. ` +
     `${RUNS} runs per row, each in a fresh process, medians (min–max); load average (1/5/15 min) ${loadBefore} before, ${loadAfter} after. ` +
     `Node arguments: \`${hostArgs(host).join(" ")}\`.`,
@@ -186,14 +209,40 @@ function main(): void {
     `Startup, ${STARTUP_RUNS} runs each (not part of the figures above):`,
     "",
     startup,
-    END,
-  ].join("\n");
-  const doc = fs.existsSync(DOC) ? fs.readFileSync(DOC, "utf8") : `# Benchmarks\n\n${BEGIN}\n${END}\n`;
-  const at = doc.indexOf(BEGIN);
-  const end = doc.indexOf(END);
-  if (at < 0 || end < at) throw new Error(`${DOC} has no ${BEGIN} … ${END} block to refresh`);
-  fs.writeFileSync(DOC, doc.slice(0, at) + block + doc.slice(end + END.length));
-  process.stderr.write("[bench] refreshed docs/BENCHMARKS.md\n");
+  ].join("\n"));
 }
 
-main();
+async function engineRows(): Promise<void> {
+  const loadBefore = load();
+  const runs = Number(process.env.BENCH_ENGINE_RUNS ?? 5);
+  const report = await engineBench({
+    sizes: sizes(process.env.BENCH_ENGINE_TENANTS ?? "1,10,50"),
+    runs,
+    variantRuns: Number(process.env.BENCH_VARIANT_RUNS ?? 3),
+    readyTenants: Number(process.env.BENCH_READY_TENANTS ?? 10),
+    readyRuns: Number(process.env.BENCH_READY_RUNS ?? runs),
+    stats,
+    log: (line) => process.stderr.write(`[bench] ${line} (load ${load()})\n`),
+  });
+  console.log(report.markdown);
+  if (report.skipped) {
+    if (process.env.BENCH_REQUIRE_ENGINE === "1") throw new Error(`BENCH_REQUIRE_ENGINE=1 but ${report.markdown}`);
+    process.stderr.write("[bench] engine rows skipped; docs/BENCHMARKS.md keeps the last measured ones\n");
+    return;
+  }
+  writeBlock(ENGINE_BEGIN, ENGINE_END, [
+    `At ${revision()}, on ${machine()}; load average (1/5/15 min) ${loadBefore} before, ${load()} after.`,
+    "",
+    report.markdown,
+  ].join("\n"));
+}
+
+async function main(): Promise<void> {
+  if (process.env.BENCH_PROGRAM !== "0") programRows();
+  if (process.env.BENCH_ENGINE !== "0") await engineRows();
+}
+
+main().catch((err) => {
+  process.stderr.write(`[bench] failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
