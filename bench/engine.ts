@@ -50,17 +50,23 @@ export interface EngineReport {
   /** Markdown: the tables, or why the rows were skipped. */
   markdown: string;
   skipped: boolean;
+  /** Sections that failed (each also said in the markdown); the rows before them stand. */
+  failures: string[];
 }
 
 /** Settings of one engine bench run. */
 export interface EngineOptions {
   sizes: number[];
   runs: number;
+  /** Runs for one N, when not `runs` (BENCH_ENGINE_RUNS_<N>). */
+  runsFor?: (n: number) => number | undefined;
   /** Tenants for the time to Ready; 0 skips it. */
   readyTenants: number;
   readyRuns: number;
   /** Runs of each `up` variant at the largest N; 0 skips them. */
   variantRuns: number;
+  /** Which variants besides "as shipped": writeDelay, skipCheckpoints, parallel. */
+  variants: string[];
   stats: (values: number[]) => Stats;
   log: (line: string) => void;
 }
@@ -292,10 +298,10 @@ async function timeToReady(dir: string, double: GitHubDouble, n: number, crds: r
 /** Runs the engine rows against the lab, or says why they are skipped. */
 export async function engineBench(o: EngineOptions): Promise<EngineReport> {
   const why = labUnavailable();
-  if (why) return { skipped: true, markdown: `Engine rows skipped: ${why}.` };
+  if (why) return { skipped: true, failures: [], markdown: `Engine rows skipped: ${why}.` };
   useLab();
-  if (getObject("namespace", "flux-system")) return { skipped: true, markdown: "Engine rows skipped: the lab already has a flux-system namespace (another stack is up); `npm run lab:down && npm run lab:up` gives a clean lab." };
-  if (controllerRunning("kustomize-controller") || controllerRunning("capsule")) return { skipped: true, markdown: "Engine rows skipped: controllers are running in the lab (lab/controllers/down.sh stops them)." };
+  if (getObject("namespace", "flux-system")) return { skipped: true, failures: [], markdown: "Engine rows skipped: the lab already has a flux-system namespace (another stack is up); `npm run lab:down && npm run lab:up` gives a clean lab." };
+  if (controllerRunning("kustomize-controller") || controllerRunning("capsule")) return { skipped: true, failures: [], markdown: "Engine rows skipped: controllers are running in the lab (lab/controllers/down.sh stops them)." };
 
   const dir = sharedTempDir("bench-engine-");
   const biggest = Math.max(...o.sizes, o.readyTenants);
@@ -326,7 +332,8 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
       const ups: number[] = []; const applies: number[] = []; const previews: number[] = []; const diffs: number[] = [];
       let manifests: ReturnType<typeof writeManifests> | undefined;
       let expect: number | undefined;
-      for (let run = 0; run < o.runs; run++) {
+      const runs = o.runsFor?.(n) ?? o.runs;
+      for (let run = 0; run < runs; run++) {
         const pulumiFirst = run % 2 === 0 || manifests === undefined;
         const doPulumi = async () => {
           const up = await pulumiUp(lab, double, expect);
@@ -338,7 +345,7 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
           const pv = await pulumiNoopPreview(lab);
           ups.push(up.ms); previews.push(pv.ms);
           if (n === Math.max(...o.sizes)) { lastUp = up; lastResources = expect; }
-          o.log(`engine N=${n} run ${run + 1}/${o.runs}: pulumi up ${sec(up.ms)} s (${expect} resources, GitHub ${up.github.calls} calls), preview --refresh ${sec(pv.ms)} s`);
+          o.log(`engine N=${n} run ${run + 1}/${runs}: pulumi up ${sec(up.ms)} s (${expect} resources, GitHub ${up.github.calls} calls), preview --refresh ${sec(pv.ms)} s`);
           await pulumiDestroy(lab, n, manifests.crds);
         };
         const doKubectl = async () => {
@@ -346,7 +353,7 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
           const ap = kubectlApply(manifests!);
           const df = kubectlNoopDiff(manifests!);
           applies.push(ap.ms); diffs.push(df.ms);
-          o.log(`engine N=${n} run ${run + 1}/${o.runs}: kubectl apply ${sec(ap.ms)} s (${manifests!.count} objects), diff ${sec(df.ms)} s`);
+          o.log(`engine N=${n} run ${run + 1}/${runs}: kubectl apply ${sec(ap.ms)} s (${manifests!.count} objects), diff ${sec(df.ms)} s`);
           await kubectlDelete(manifests!, n);
           applied.pop();
         };
@@ -354,18 +361,18 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
       }
       const up = o.stats(ups); const ap = o.stats(applies); const pv = o.stats(previews); const df = o.stats(diffs);
       ratios.set(n, { up: up.median / ap.median, noop: pv.median / df.median });
-      rows.push(`| ${n} | ${expect} | ${manifests!.count} | ${fmt(up)} | ${fmt(ap)} | ${(up.median / ap.median).toFixed(2)} |`);
-      noopRows.push(`| ${n} | ${fmt(pv)} | ${fmt(df)} | ${(pv.median / df.median).toFixed(2)} |`);
+      rows.push(`| ${n} | ${runs} | ${expect} | ${manifests!.count} | ${fmt(up)} | ${fmt(ap)} | ${(up.median / ap.median).toFixed(2)} |`);
+      noopRows.push(`| ${n} | ${runs} | ${fmt(pv)} | ${fmt(df)} | ${(pv.median / df.median).toFixed(2)} |`);
       if (n === Math.max(...o.sizes)) { biggestManifests = manifests; biggestLab = lab; }
     }
 
     const out: string[] = [];
-    out.push(`Measured ${started.toISOString().slice(0, 16).replace("T", " ")} UTC; ${o.runs} runs per row, medians (min–max), seconds; ` +
+    out.push(`Measured ${started.toISOString().slice(0, 16).replace("T", " ")} UTC; medians (min–max) of the runs given, seconds; ` +
       "pulumi and kubectl alternate which goes first. Namespace mode, one namespace and one repository per tenant.", "");
-    out.push("| tenants | Pulumi resources | objects applied | `pulumi up` from empty s | `kubectl apply --server-side` s | ratio |",
-      "| ---: | ---: | ---: | ---: | ---: | ---: |", ...rows, "");
-    out.push("| tenants | no-op `pulumi preview --refresh` s | no-op `kubectl diff --server-side` s | ratio |",
-      "| ---: | ---: | ---: | ---: |", ...noopRows, "");
+    out.push("| tenants | runs | Pulumi resources | objects applied | `pulumi up` from empty s | `kubectl apply --server-side` s | ratio |",
+      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |", ...rows, "");
+    out.push("| tenants | runs | no-op `pulumi preview --refresh` s | no-op `kubectl diff --server-side` s | ratio |",
+      "| ---: | ---: | ---: | ---: | ---: |", ...noopRows, "");
     const n50 = ratios.get(Math.max(...o.sizes));
     if (n50) {
       out.push(`Goals at N = ${Math.max(...o.sizes)}: pulumi/kubectl at most 2.0 for up: ${n50.up.toFixed(2)} (${n50.up <= 2 ? "met" : "missed"}); ` +
@@ -386,15 +393,29 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
         ...types.map(([t, e]) => `| \`${t}\` | ${e.count} | ${sec(e.totalMs)} | ${sec(e.totalMs / e.count)} | ${sec(e.maxMs)} |`), "");
     }
 
-    if (o.variantRuns > 0 && biggestLab && biggestManifests) {
+    const failures: string[] = [];
+    /** Runs an optional section; a failure is reported in the table text and the rows measured so far stand. */
+    const section = async (name: string, body: () => Promise<void>) => {
+      try {
+        await body();
+      } catch (e) {
+        const message = (e as Error).message.split("\n")[0]!;
+        failures.push(`${name}: ${message}`);
+        out.push(`${name}: failed (${message}).`, "");
+        o.log(`${name} failed: ${message}`);
+      }
+    };
+
+    if (o.variantRuns > 0 && biggestLab && biggestManifests) await section("Variants", async () => {
       const n = Math.max(...o.sizes);
       // Each variant removes one cost; "as shipped" runs in the same rounds, so all see the same load.
-      const variants: { label: string; env?: Record<string, string>; config?: Record<string, string> }[] = [
-        { label: "as shipped" },
-        { label: "GitHub writes not paced: `github:writeDelayMs: 1` (the provider's default waits 1 s after each write, as GitHub asks)", config: { "github:writeDelayMs": "1" } },
-        { label: "no checkpoint writes during the update (`PULUMI_SKIP_CHECKPOINTS=true`)", env: { PULUMI_SKIP_CHECKPOINTS: "true" } },
-        { label: "32 resource operations at once, not 4 per core (`PULUMI_PARALLEL=32`)", env: { PULUMI_PARALLEL: "32" } },
+      const all: { key: string; label: string; env?: Record<string, string>; config?: Record<string, string> }[] = [
+        { key: "shipped", label: "as shipped" },
+        { key: "writeDelay", label: "GitHub writes not paced: `github:writeDelayMs: 1` (the provider's default waits 1 s after each write, as GitHub asks)", config: { "github:writeDelayMs": "1" } },
+        { key: "skipCheckpoints", label: "no checkpoint writes during the update (`PULUMI_SKIP_CHECKPOINTS=true`)", env: { PULUMI_SKIP_CHECKPOINTS: "true" } },
+        { key: "parallel", label: "32 resource operations at once, not 4 per core (`PULUMI_PARALLEL=32`)", env: { PULUMI_PARALLEL: "32" } },
       ];
+      const variants = all.filter((v) => v.key === "shipped" || o.variants.includes(v.key));
       const times = new Map<string, number[]>(variants.map((v) => [v.label, []]));
       const vars = biggestLab.stack.workspace.envVars;
       for (let run = 0; run < o.variantRuns; run++) {
@@ -416,9 +437,9 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
       out.push(`\`pulumi up\` at N = ${n} with one cost removed, ${o.variantRuns} runs each, interleaved:`, "",
         "| variant | s | saved s |", "| --- | ---: | ---: |",
         ...variants.map((v) => { const s = o.stats(times.get(v.label)!); return `| ${v.label} | ${fmt(s)} | ${sec(base - s.median)} |`; }), "");
-    }
+    });
 
-    if (o.readyTenants > 0 && o.readyRuns > 0) {
+    if (o.readyTenants > 0 && o.readyRuns > 0) await section("Time to tenants Ready", async () => {
       const ups: number[] = []; const readies: number[] = [];
       for (let run = 0; run < o.readyRuns; run++) {
         const r = await timeToReady(dir, double, o.readyTenants, crdNames, o.log);
@@ -427,8 +448,8 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
       out.push(`Time to tenants Ready, N = ${o.readyTenants}, ${o.readyRuns} runs: \`pulumi up\` ${fmt(o.stats(ups))} s; ` +
         `from \`pulumi up\` starting to every tenant Kustomization Ready=True ${fmt(o.stats(readies))} s ` +
         "(Flux's source- and kustomize-controller started, as processes, from the manifests the up committed, once it returned).", "");
-    }
-    return { skipped: false, markdown: out.join("\n").trimEnd() };
+    });
+    return { skipped: false, failures, markdown: out.join("\n").trimEnd() };
   } finally {
     // After a failure the lab may still hold objects: delete what kubectl
     // applied, destroy each stack before removing it, so the lab is left clean.

@@ -15,9 +15,10 @@
 //
 //   BENCH_PROGRAM=0 / BENCH_ENGINE=0   skip the program / engine rows
 //   BENCH_RUNS, BENCH_TENANTS          program rows (default 5; 10,100,1000)
-//   BENCH_ENGINE_RUNS, BENCH_ENGINE_TENANTS, BENCH_VARIANT_RUNS,
-//   BENCH_READY_TENANTS, BENCH_READY_RUNS
-//                                      engine rows (default 5; 1,10,50; 3; 10; 5)
+//   BENCH_ENGINE_RUNS, BENCH_ENGINE_RUNS_<N> (runs at one N), BENCH_ENGINE_TENANTS, BENCH_VARIANT_RUNS,
+//   BENCH_READY_TENANTS, BENCH_READY_RUNS, BENCH_VARIANTS
+//                                      engine rows (default 5; 1,10,50; 3; 10; 5;
+//                                      writeDelay,skipCheckpoints,parallel)
 //   BENCH_DOC=none                     print only; leave docs/BENCHMARKS.md alone
 //   BENCH_REQUIRE_ENGINE=1             fail instead of skipping the engine rows (CI)
 import { execFileSync } from "node:child_process";
@@ -218,7 +219,9 @@ async function engineRows(): Promise<void> {
   const report = await engineBench({
     sizes: sizes(process.env.BENCH_ENGINE_TENANTS ?? "1,10,50"),
     runs,
+    runsFor: (n) => (process.env[`BENCH_ENGINE_RUNS_${n}`] === undefined ? undefined : Number(process.env[`BENCH_ENGINE_RUNS_${n}`])),
     variantRuns: Number(process.env.BENCH_VARIANT_RUNS ?? 3),
+    variants: (process.env.BENCH_VARIANTS ?? "writeDelay,skipCheckpoints,parallel").split(","),
     readyTenants: Number(process.env.BENCH_READY_TENANTS ?? 10),
     readyRuns: Number(process.env.BENCH_READY_RUNS ?? runs),
     stats,
@@ -235,6 +238,7 @@ async function engineRows(): Promise<void> {
     "",
     report.markdown,
   ].join("\n"));
+  if (report.failures.length > 0) throw new Error(`engine rows: ${report.failures.join("; ")}`);
 }
 
 async function main(): Promise<void> {
