@@ -92,8 +92,19 @@ start() {
   fail "$name" "did not start"
 }
 
+# ensure_namespace NAME -> the namespace exists and is Active. One left
+# Terminating by an earlier run (its content still being removed) cannot take
+# new objects, so wait for it to go first, then create it afresh.
 ensure_namespace() {
-  kc get namespace "$1" >/dev/null 2>&1 || kc create namespace "$1" >/dev/null
+  local phase
+  phase=$(kc get namespace "$1" -o 'jsonpath={.status.phase}' 2>/dev/null || true)
+  if [[ $phase == Terminating ]]; then
+    ctrl_log "namespace $1 is still terminating; waiting for it to go"
+    kc wait --for=delete "namespace/$1" --timeout=180s >/dev/null ||
+      fail "namespace $1" "still terminating after 180 s (see: kubectl get namespace $1 -o yaml)"
+    phase=
+  fi
+  [[ -n $phase ]] || kc create namespace "$1" >/dev/null
 }
 
 # apply_crds DIR... -> server-side apply (the CRDs are too large for
