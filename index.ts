@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   Capsule,
   FluxBootstrap,
+  GitHubWriteQueue,
   LoadedManifests,
   loadFluxManifests,
   parseStackConfig,
@@ -34,12 +35,17 @@ function stack(config: StackConfig, manifests: LoadedManifests) {
   const kube = new pulumi.Config("kubernetes");
   const cluster = new k8s.Provider("cluster", { context: kube.get("context"), kubeconfig: kube.get("kubeconfig") });
   const providers = { kubernetes: cluster };
+  // The provider sends GitHub requests one at a time, pacing the writes;
+  // queued, they wait in one engine slot instead of filling all of them.
+  // With parallelRequests (GitHub Enterprise Server) nothing is serialised.
+  const githubQueue = new pulumi.Config("github").getBoolean("parallelRequests") ? undefined : new GitHubWriteQueue();
 
   const flux = new FluxBootstrap("flux", {
     ...fluxConfig,
     manifests: manifests.text,
     manifestsSource: manifests.source,
     owner,
+    githubQueue,
   }, { providers });
 
   const capsule = config.tenancy === "capsule"
@@ -56,6 +62,7 @@ function stack(config: StackConfig, manifests: LoadedManifests) {
     keyAlgorithm: fluxConfig.keyAlgorithm,
     sshHost: fluxConfig.sshHost,
     knownHosts: fluxConfig.knownHosts,
+    githubQueue,
     dependsOn: [...flux.crds, ...(capsule ? [capsule] : [])],
   }, { providers }));
 

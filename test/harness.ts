@@ -13,10 +13,12 @@ export interface TestConfig {
   capsule?: Record<string, unknown>;
   tenants?: Record<string, unknown>[];
   context?: string;
+  /** Further engine config, as given: `{ "github:parallelRequests": "true" }`. */
+  raw?: Record<string, string>;
 }
 
 /** A valid two-tenant config: the base every test varies. */
-export function baseConfig(): Required<Omit<TestConfig, "context">> {
+export function baseConfig(): Required<Omit<TestConfig, "context" | "raw">> {
   return {
     owner: "acme",
     flux: { version: "v2.7.5", repository: "fleet-infra", path: "clusters/dev", manifests: FIXTURE },
@@ -37,7 +39,7 @@ function toEngineConfig(c: TestConfig): Record<string, string> {
   if (c.tenancy !== undefined) out["flux-capsule:tenancy"] = c.tenancy;
   if (c.capsule !== undefined) out["flux-capsule:capsule"] = JSON.stringify(c.capsule);
   if (c.tenants !== undefined) out["flux-capsule:tenants"] = JSON.stringify(c.tenants);
-  return out;
+  return { ...out, ...c.raw };
 }
 
 /** Runs the stack program (index.ts) under mocks with `config`; returns what the engine saw. */

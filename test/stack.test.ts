@@ -86,6 +86,19 @@ describe("stack program (capsule mode, two tenants)", function () {
     assert.equal(sync[0]!.spec.url, "ssh://git@github.com/acme/fleet-infra");
   });
 
+  it("queues the GitHub writes one after another: platform key, its commits, then the tenants' keys in config order", () => {
+    const writes = mocks.resources.filter((r) => r.type === T.deployKey || r.type === T.file);
+    assert.deepEqual(writes.map((w) => w.name), [
+      "flux-deploy-key-deploy-key", "flux-gotk-components", "flux-gotk-sync", "flux-kustomization",
+      "dev-team-deploy-key-deploy-key", "ops-team-deploy-key-deploy-key",
+    ]);
+    const urns = new Set(writes.map(urnOf));
+    writes.forEach((w, i) => {
+      const github = w.dependencies.filter((d) => urns.has(d));
+      assert.deepEqual(github, i === 0 ? [] : [urnOf(writes[i - 1]!)], `${w.name} waits for exactly the GitHub write before it`);
+    });
+  });
+
   it("applies the controllers with the lockdown arguments the repository carries", () => {
     const kc = mocks.one(T.deployment, "flux-deployment-flux-system-kustomize-controller");
     const args = reveal<{ template: { spec: { containers: { args: string[] }[] } } }>(kc.inputs.spec).template.spec.containers[0]!.args;
@@ -272,5 +285,17 @@ describe("stack program (component options)", () => {
     assert.doesNotMatch(components, /kind: NetworkPolicy/);
     assert.equal(spec(mocks.one(T.kustomization, "flux-sync")).serviceAccountName, undefined, "no lockdown: flux-system runs as the controller itself");
     assert.doesNotMatch(String(mocks.one(T.file, "flux-kustomization").inputs.content), /patches/);
+  });
+
+  it("leaves GitHub writes unordered with github:parallelRequests, save the commits to one branch", async () => {
+    const { mocks } = await runStack({ ...baseConfig(), raw: { "github:parallelRequests": "true" } });
+    const writes = mocks.resources.filter((r) => r.type === T.deployKey || r.type === T.file);
+    const urns = new Set(writes.map(urnOf));
+    const waits = Object.fromEntries(writes.map((w) => [w.name, w.dependencies.filter((d) => urns.has(d)).length]));
+    assert.deepEqual(waits, {
+      "flux-deploy-key-deploy-key": 0, "flux-gotk-components": 1, "flux-gotk-sync": 1, "flux-kustomization": 1,
+      "dev-team-deploy-key-deploy-key": 0, "ops-team-deploy-key-deploy-key": 0,
+    });
+    assert.ok(mocks.one(T.file, "flux-gotk-sync").dependencies.includes(urnOf(mocks.one(T.file, "flux-gotk-components"))));
   });
 });

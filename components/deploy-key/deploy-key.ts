@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { forceApply } from "../kube";
+import { GitHubWriteQueue } from "../github/write-queue";
 import { GITHUB_KNOWN_HOSTS } from "./known-hosts";
 import { dns1123LabelProblem } from "../validation";
 
@@ -26,6 +27,11 @@ export interface DeployKeyArgs {
   readonly secretName: string;
   /** `known_hosts` lines for the Git host. Default: GitHub's published host keys. */
   readonly knownHosts?: pulumi.Input<string>;
+  /**
+   * Queue the key's registration joins, after the stack's other GitHub writes
+   * ({@link GitHubWriteQueue}). Default: registered as soon as the key exists.
+   */
+  readonly githubQueue?: GitHubWriteQueue;
 }
 
 /**
@@ -65,13 +71,13 @@ export class DeployKey extends pulumi.ComponentResource {
     // storing exactly that form keeps refreshes free of spurious diffs.
     const publicKey = key.publicKeyOpenssh.apply((k) => k.trim());
 
-    const deployKey = new github.RepositoryDeployKey(
+    const deployKey = (args.githubQueue ?? new GitHubWriteQueue()).enqueue((after) => new github.RepositoryDeployKey(
       `${name}-deploy-key`,
       { repository: args.repository, title: args.title, key: publicKey, readOnly: true },
       // Every field forces replacement and titles are unique per repository:
       // the old key must go before the new one can take its title.
-      { parent: this, deleteBeforeReplace: true },
-    );
+      { parent: this, deleteBeforeReplace: true, dependsOn: after },
+    ));
 
     const secret = new k8s.core.v1.Secret(
       `${name}-secret`,

@@ -2,6 +2,7 @@ import * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DeployKey, KeyAlgorithm, KEY_ALGORITHMS } from "../deploy-key/deploy-key";
+import { GitHubWriteQueue } from "../github/write-queue";
 import { isCustomObject, kubeResource, objectKey } from "../kube";
 import { dns1123LabelProblem, fluxVersionProblem, normaliseRepoPath, repoPathProblem } from "../validation";
 import { FLUX_NAMESPACE, isCrd } from "./manifests";
@@ -44,6 +45,12 @@ export interface FluxBootstrapArgs {
   readonly knownHosts?: string;
   /** Deploy key title. Default `flux-system <project>/<stack> <path>`, unique per stack and path. */
   readonly deployKeyTitle?: string;
+  /**
+   * Queue the deploy key and the three commits join, in that order, after the
+   * stack's other GitHub writes ({@link GitHubWriteQueue}). Default: a queue
+   * of their own (the commits go one by one either way).
+   */
+  readonly githubQueue?: GitHubWriteQueue;
 }
 
 /**
@@ -96,6 +103,7 @@ export class FluxBootstrap extends pulumi.ComponentResource {
     }
     const namespaceName = namespace ? namespace.metadata.name : pulumi.output(FLUX_NAMESPACE);
 
+    const githubQueue = args.githubQueue ?? new GitHubWriteQueue();
     this.deployKey = new DeployKey(
       `${name}-deploy-key`,
       {
@@ -105,12 +113,13 @@ export class FluxBootstrap extends pulumi.ComponentResource {
         secretNamespace: namespaceName,
         secretName: SYNC_NAME,
         knownHosts: args.knownHosts,
+        githubQueue,
       },
       { parent: this },
     );
 
     // One commit per file, in sequence: parallel writes to one branch race on
-    // its head and GitHub answers 409.
+    // its head and GitHub answers 409. The queue gives that order.
     const fileSpecs: [string, string][] = [
       ["gotk-components.yaml", `Add Flux ${args.version} component manifests`],
       ["gotk-sync.yaml", "Add Flux sync manifests"],
@@ -118,7 +127,7 @@ export class FluxBootstrap extends pulumi.ComponentResource {
     ];
     const files: github.RepositoryFile[] = [];
     for (const [file, message] of fileSpecs) {
-      files.push(new github.RepositoryFile(
+      files.push(githubQueue.enqueue((after) => new github.RepositoryFile(
         `${name}-${file.replace(/\.yaml$/, "")}`,
         {
           repository: args.repository,
@@ -128,8 +137,8 @@ export class FluxBootstrap extends pulumi.ComponentResource {
           commitMessage: message,
           overwriteOnCreate: true,
         },
-        { parent: this, dependsOn: files.slice(-1) },
-      ));
+        { parent: this, dependsOn: after },
+      )));
     }
 
     const [sourceObject, kustomizationObject] = render.sync;

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DeployKey, KeyAlgorithm } from "../deploy-key/deploy-key";
 import { sshRepoUrl } from "../flux/repo-files";
+import { GitHubWriteQueue } from "../github/write-queue";
 import { forceApply, kubeResource } from "../kube";
 import {
   CAPSULE_TENANT_LABEL,
@@ -48,6 +49,11 @@ export interface TenantArgs {
    * `FluxBootstrap.crds` and the {@link Capsule} component.
    */
   readonly dependsOn?: pulumi.Resource[];
+  /**
+   * Queue the deploy key's registration joins, after the stack's other GitHub
+   * writes ({@link GitHubWriteQueue}). Default: registered as soon as the key exists.
+   */
+  readonly githubQueue?: GitHubWriteQueue;
 }
 
 /**
@@ -144,6 +150,7 @@ export class Tenant extends pulumi.ComponentResource {
         secretNamespace: nsName(home),
         secretName: names.secret,
         knownHosts: args.knownHosts,
+        githubQueue: args.githubQueue,
       },
       { parent: this },
     );
