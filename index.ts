@@ -36,8 +36,8 @@ function stack(config: StackConfig, manifests: LoadedManifests) {
   const cluster = new k8s.Provider("cluster", { context: kube.get("context"), kubeconfig: kube.get("kubeconfig") });
   const providers = { kubernetes: cluster };
   // The provider sends GitHub requests one at a time, pacing the writes;
-  // queued, they wait in one engine slot instead of filling all of them.
-  // With parallelRequests (GitHub Enterprise Server) nothing is serialised.
+  // queued, a few wait at once instead of filling every engine slot. With
+  // parallelRequests (GitHub Enterprise Server) nothing is serialised.
   const githubQueue = new pulumi.Config("github").getBoolean("parallelRequests") ? undefined : new GitHubWriteQueue();
 
   const flux = new FluxBootstrap("flux", {

@@ -15,14 +15,18 @@
 //            `kubectl diff --server-side`; then delete.
 // Pulumi also creates the deploy keys and commits the Flux files on the
 // GitHub double: kubectl has no part of that work, so the ratio is against a
-// floor that does less.
+// floor that does less. Pulumi runs as the shipped workflows run it: the
+// program loaded transpile-only, `npm test` having type-checked it.
 //
 // Where the time goes (largest N): phases from the engine's events (start-up
 // to the first resource, the resource steps, the tail to exit), step time per
 // resource type, the GitHub double's own request time, and `up` variants that
 // each remove one cost: no checkpoint writes during the update
 // (PULUMI_SKIP_CHECKPOINTS), GitHub writes not paced (github:writeDelayMs),
-// more operations at once (PULUMI_PARALLEL).
+// more operations at once (PULUMI_PARALLEL), or one added back: the program
+// type-checked as it loads; and, given BENCH_BEFORE=<commit>,
+// the stack program of that commit (a git worktree sharing node_modules) on
+// the same stack, for a fix's before and after in one run.
 //
 // Time to tenants Ready (BENCH_READY_TENANTS, default 10): from `pulumi up`
 // starting to every tenant's Kustomization Ready=True with Flux's
@@ -36,7 +40,7 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { GitHubDouble, startGitHubDouble } from "../lab/github/server";
 import { Branch, controllers, controllerRunning, dropFluxFinalizers, fluxStatus, KS, platformFiles, stopFlux } from "../e2e/flux";
 import { getObject, KUBECONFIG, kubectl, ROOT, sharedTempDir, useLab, waitFor } from "../e2e/lab";
-import { changes, engineEnv, LabStack, TenantSpec } from "../e2e/stack";
+import { changes, engineEnv, LabStack, LabStackOptions, TenantSpec } from "../e2e/stack";
 
 const TOKEN = "bench-token";
 const OWNER = "acme";
@@ -65,8 +69,10 @@ export interface EngineOptions {
   readyRuns: number;
   /** Runs of each `up` variant at the largest N; 0 skips them. */
   variantRuns: number;
-  /** Which variants besides "as shipped": writeDelay, skipCheckpoints, parallel. */
+  /** Which variants besides "as shipped": writeDelay, skipCheckpoints, parallel, typeCheck. */
   variants: string[];
+  /** A git commit whose stack program runs as one more variant, "before" (BENCH_BEFORE). */
+  before?: string;
   stats: (values: number[]) => Stats;
   log: (line: string) => void;
 }
@@ -262,12 +268,53 @@ function breakdown(run: UpRun): Breakdown {
   return { startupMs: first, stepsMs: last - first, tailMs: run.ms - last, byType };
 }
 
+/**
+ * The engine settings of the shipped workflows (.github/workflows): they run
+ * `npm test`, which type-checks the program, and then load it transpile-only.
+ */
+const WORKFLOW_ENV: Record<string, string> = { PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
+
+/** A lab stack that runs the engine as the workflows do. */
+async function benchStack(options: LabStackOptions): Promise<LabStack> {
+  const lab = await LabStack.create(options);
+  Object.assign(lab.stack.workspace.envVars, WORKFLOW_ENV);
+  return lab;
+}
+
+// ------------------------------------------------------ a commit's program
+
+/**
+ * The same stack (same state, same config) run from the program of `commit`:
+ * a detached git worktree in `dir`, sharing this checkout's node_modules,
+ * with the stack's settings file copied (it holds the secrets' salt).
+ */
+async function beforeStack(commit: string, stack: LabStack, dir: string): Promise<{ commit: string; lab: LabStack }> {
+  const git = (args: string[], cwd = ROOT) => execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+  let described: string;
+  try {
+    described = git(["log", "-1", "--format=%h (%s)", `${commit}^{commit}`]);
+  } catch (e) {
+    throw new Error(`BENCH_BEFORE=${commit}: not a commit of this repository (${(e as Error).message.split("\n")[0]})`);
+  }
+  const workDir = path.join(dir, "before");
+  git(["worktree", "add", "--detach", workDir, commit]);
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(workDir, "node_modules"));
+  const settings = `Pulumi.${stack.options.name}.yaml`;
+  fs.copyFileSync(path.join(ROOT, settings), path.join(workDir, settings));
+  return { commit: described, lab: await benchStack({ ...stack.options, workDir }) };
+}
+
+function removeWorktree(workDir: string, log: (line: string) => void): void {
+  const r = spawnSync("git", ["worktree", "remove", "--force", workDir], { cwd: ROOT, encoding: "utf8" });
+  if (r.status !== 0) log(`git worktree remove ${workDir} failed: ${r.stderr.trim()}`);
+}
+
 // ---------------------------------------------------------- time to Ready
 
 async function timeToReady(dir: string, double: GitHubDouble, n: number, crds: readonly string[], log: (l: string) => void):
   Promise<{ upMs: number; readyMs: number }> {
   const tenants = tenantsOf(n);
-  const lab = await LabStack.create({ name: `bench-ready-${n}`, tenancy: "namespace", tenants, double, token: TOKEN, stateDir: dir });
+  const lab = await benchStack({ name: `bench-ready-${n}`, tenancy: "namespace", tenants, double, token: TOKEN, stateDir: dir });
   try {
     const t0 = performance.now();
     await lab.stack.up({});
@@ -309,6 +356,8 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
   const double = await startGitHubDouble({ dataDir: path.join(dir, "github"), token: TOKEN, owner: OWNER, log: () => undefined });
   const started = new Date();
   const stacks: LabStack[] = [];
+  /** Worktrees of BENCH_BEFORE; their stack is one of `stacks`, run from another program. */
+  const worktrees: string[] = [];
   const applied: { m: ReturnType<typeof writeManifests>; n: number }[] = [];
   try {
     await double.createRepo(OWNER, PLATFORM, "main");
@@ -328,7 +377,7 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
     let biggestLab: LabStack | undefined;
     let crdNames: string[] = [];
     for (const n of o.sizes) {
-      const lab = await LabStack.create({ name: `bench-n${n}`, tenancy: "namespace", tenants: tenantsOf(n), double, token: TOKEN, stateDir: dir });
+      const lab = await benchStack({ name: `bench-n${n}`, tenancy: "namespace", tenants: tenantsOf(n), double, token: TOKEN, stateDir: dir });
       stacks.push(lab);
       const ups: number[] = []; const applies: number[] = []; const previews: number[] = []; const diffs: number[] = [];
       let manifests: ReturnType<typeof writeManifests> | undefined;
@@ -409,28 +458,35 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
 
     if (o.variantRuns > 0 && biggestLab && biggestManifests) await section("Variants", async () => {
       const n = largest;
+      const shipped = biggestLab;
+      const before = o.before ? await beforeStack(o.before, shipped, dir) : undefined;
+      if (before) worktrees.push(before.lab.options.workDir!);
       // Each variant removes one cost; "as shipped" runs in the same rounds, so all see the same load.
-      const all: { key: string; label: string; env?: Record<string, string>; config?: Record<string, string> }[] = [
+      const all: { key: string; label: string; env?: Record<string, string>; config?: Record<string, string>; lab?: LabStack }[] = [
         { key: "shipped", label: "as shipped" },
+        ...(before ? [{ key: "before", label: `before: the program of ${before.commit}`, lab: before.lab }] : []),
         { key: "writeDelay", label: "GitHub writes not paced: `github:writeDelayMs: 1` (the provider's default waits 1 s after each write, as GitHub asks)", config: { "github:writeDelayMs": "1" } },
         { key: "skipCheckpoints", label: "no checkpoint writes during the update (`PULUMI_SKIP_CHECKPOINTS=true`)", env: { PULUMI_SKIP_CHECKPOINTS: "true" } },
         { key: "parallel", label: "32 resource operations at once, not 4 per core (`PULUMI_PARALLEL=32`)", env: { PULUMI_PARALLEL: "32" } },
+        { key: "typeCheck", label: "program type-checked as it loads (`PULUMI_NODEJS_TRANSPILE_ONLY=false`, as a plain `pulumi up` does)", env: { PULUMI_NODEJS_TRANSPILE_ONLY: "false" } },
       ];
-      const variants = all.filter((v) => v.key === "shipped" || o.variants.includes(v.key));
+      const variants = all.filter((v) => v.key === "shipped" || v.key === "before" || o.variants.includes(v.key));
       const times = new Map<string, number[]>(variants.map((v) => [v.label, []]));
-      const vars = biggestLab.stack.workspace.envVars;
       for (let run = 0; run < o.variantRuns; run++) {
         for (const v of variants) {
+          const lab = v.lab ?? shipped;
+          const vars = lab.stack.workspace.envVars;
+          const saved = Object.fromEntries(Object.keys(v.env ?? {}).map((k) => [k, vars[k]]));
           Object.assign(vars, v.env ?? {});
-          for (const [k, value] of Object.entries(v.config ?? {})) await biggestLab.stack.setConfig(k, { value });
+          for (const [k, value] of Object.entries(v.config ?? {})) await lab.stack.setConfig(k, { value });
           try {
-            const up = await pulumiUp(biggestLab, double, lastResources);
+            const up = await pulumiUp(lab, double, lastResources);
             times.get(v.label)!.push(up.ms);
             o.log(`engine variant N=${n} run ${run + 1}/${o.variantRuns}: ${v.label}: ${sec(up.ms)} s`);
           } finally {
-            for (const k of Object.keys(v.env ?? {})) delete vars[k];
-            for (const k of Object.keys(v.config ?? {})) await biggestLab.stack.removeConfig(k);
-            await pulumiDestroy(biggestLab, n, biggestManifests.crds);
+            for (const [k, was] of Object.entries(saved)) if (was === undefined) delete vars[k]; else vars[k] = was;
+            for (const k of Object.keys(v.config ?? {})) await lab.stack.removeConfig(k);
+            await pulumiDestroy(lab, n, biggestManifests.crds);
           }
         }
       }
@@ -461,6 +517,7 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
       try { await lab.stack.destroy({}); } catch (e) { o.log(`destroy ${lab.options.name} failed: ${(e as Error).message.split("\n")[0]}`); }
       try { await lab.remove(); } catch { /* the directory goes below */ }
     }
+    for (const w of worktrees) removeWorktree(w, o.log);
     await double.close();
     if (process.env.BENCH_KEEP === "1") o.log(`kept ${dir} (BENCH_KEEP=1)`);
     else fs.rmSync(dir, { recursive: true, force: true });

@@ -16,9 +16,9 @@
 //   BENCH_PROGRAM=0 / BENCH_ENGINE=0   skip the program / engine rows
 //   BENCH_RUNS, BENCH_TENANTS          program rows (default 5; 10,100,1000)
 //   BENCH_ENGINE_RUNS, BENCH_ENGINE_RUNS_<N> (runs at one N), BENCH_ENGINE_TENANTS, BENCH_VARIANT_RUNS,
-//   BENCH_READY_TENANTS, BENCH_READY_RUNS, BENCH_VARIANTS
+//   BENCH_READY_TENANTS, BENCH_READY_RUNS, BENCH_VARIANTS, BENCH_BEFORE (a commit whose program runs as a variant)
 //                                      engine rows (default 5; 1,10,50; 3; 10; 5;
-//                                      writeDelay,skipCheckpoints,parallel)
+//                                      writeDelay,skipCheckpoints,typeCheck; also parallel)
 //   BENCH_DOC=none                     print only; leave docs/BENCHMARKS.md alone
 //   BENCH_REQUIRE_ENGINE=1             fail instead of skipping the engine rows (CI)
 import { execFileSync } from "node:child_process";
@@ -221,7 +221,8 @@ async function engineRows(): Promise<void> {
     runs,
     runsFor: (n) => (process.env[`BENCH_ENGINE_RUNS_${n}`] === undefined ? undefined : Number(process.env[`BENCH_ENGINE_RUNS_${n}`])),
     variantRuns: Number(process.env.BENCH_VARIANT_RUNS ?? 3),
-    variants: (process.env.BENCH_VARIANTS ?? "writeDelay,skipCheckpoints,parallel").split(","),
+    variants: (process.env.BENCH_VARIANTS ?? "writeDelay,skipCheckpoints,typeCheck").split(","),
+    before: process.env.BENCH_BEFORE || undefined,
     readyTenants: Number(process.env.BENCH_READY_TENANTS ?? 10),
     readyRuns: Number(process.env.BENCH_READY_RUNS ?? runs),
     stats,

@@ -11,7 +11,7 @@ export { Tenant, TenantArgs } from "./tenant/tenant";
 export { Capsule, CapsuleArgs, CapsuleUser, capsuleUsers, CAPSULE_CHART_VERSION, CAPSULE_CHART_REPO } from "./capsule/capsule";
 export { DeployKey, DeployKeyArgs, KeyAlgorithm, KEY_ALGORITHMS } from "./deploy-key/deploy-key";
 export { GITHUB_KNOWN_HOSTS } from "./deploy-key/known-hosts";
-export { GitHubWriteQueue } from "./github/write-queue";
+export { GitHubWriteQueue, GitHubWriteQueueOptions } from "./github/write-queue";
 export {
   KubeObject,
   LoadedManifests,

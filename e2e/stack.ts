@@ -28,6 +28,8 @@ export interface LabStackOptions {
   readonly stateDir: string;
   /** The install.yaml the program reads. Default: the lab's (real CRDs). */
   readonly manifests?: string;
+  /** Project directory whose program runs. Default: this checkout. */
+  readonly workDir?: string;
 }
 
 /** The engine settings every run uses: offline, file backend, no plugin downloads. */
@@ -62,7 +64,7 @@ export class LabStack {
     fs.mkdirSync(path.join(options.stateDir, "backend"), { recursive: true });
     fs.mkdirSync(path.join(options.stateDir, "home"), { recursive: true });
     const stack = await LocalWorkspace.createOrSelectStack(
-      { stackName: options.name, workDir: ROOT },
+      { stackName: options.name, workDir: options.workDir ?? ROOT },
       { envVars: engineEnv(options.stateDir), pulumiHome: path.join(options.stateDir, "home") },
     );
     const lab = new LabStack(stack, options);
@@ -136,7 +138,7 @@ export class LabStack {
   /** Removes the stack and its settings file from the project. */
   async remove(): Promise<void> {
     await this.stack.workspace.removeStack(this.options.name, { force: true });
-    fs.rmSync(path.join(ROOT, `Pulumi.${this.options.name}.yaml`), { force: true });
+    fs.rmSync(path.join(this.options.workDir ?? ROOT, `Pulumi.${this.options.name}.yaml`), { force: true });
   }
 }
 

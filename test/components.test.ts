@@ -18,6 +18,20 @@ describe("components used directly", () => {
     assert.equal(mocks.one("github:index/repositoryDeployKey:RepositoryDeployKey", "k-deploy-key").inputs.readOnly, true);
   });
 
+  it("GitHubWriteQueue: each write waits for the one `width` places before it", async () => {
+    const { GitHubWriteQueue } = await import("../components");
+    const waits = (queue: InstanceType<typeof GitHubWriteQueue>) => Array.from({ length: 7 }, (_, i) => {
+      let after: unknown[] = [];
+      queue.enqueue((a) => { after = a; return { i } as unknown as pulumi.Resource; });
+      return after.map((r) => (r as { i: number }).i);
+    });
+    assert.deepEqual(waits(new GitHubWriteQueue()), [[], [], [], [], [0], [1], [2]]);
+    assert.deepEqual(waits(new GitHubWriteQueue({ width: 1 })), [[], [0], [1], [2], [3], [4], [5]]);
+    for (const width of [0, 1.5, NaN]) {
+      assert.throws(() => new GitHubWriteQueue({ width }), new RegExp(`GitHubWriteQueue: width must be a whole number of at least 1, got ${width}`));
+    }
+  });
+
   it("DeployKey rejects a secret name that is not a DNS-1123 label", async () => {
     await useMocks();
     const { DeployKey } = await import("../components");

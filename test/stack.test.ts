@@ -86,16 +86,17 @@ describe("stack program (capsule mode, two tenants)", function () {
     assert.equal(sync[0]!.spec.url, "ssh://git@github.com/acme/fleet-infra");
   });
 
-  it("queues the GitHub writes one after another: platform key, its commits, then the tenants' keys in config order", () => {
+  it("queues the GitHub writes four at a time: platform key, its commits one by one, then the tenants' keys in config order", () => {
     const writes = mocks.resources.filter((r) => r.type === T.deployKey || r.type === T.file);
-    assert.deepEqual(writes.map((w) => w.name), [
-      "flux-deploy-key-deploy-key", "flux-gotk-components", "flux-gotk-sync", "flux-kustomization",
-      "dev-team-deploy-key-deploy-key", "ops-team-deploy-key-deploy-key",
-    ]);
     const urns = new Set(writes.map(urnOf));
-    writes.forEach((w, i) => {
-      const github = w.dependencies.filter((d) => urns.has(d));
-      assert.deepEqual(github, i === 0 ? [] : [urnOf(writes[i - 1]!)], `${w.name} waits for exactly the GitHub write before it`);
+    const waitsFor = (name: string) => writes.find((w) => w.name === name)!.dependencies.filter((d) => urns.has(d)).map((d) => d.split("::").pop());
+    assert.deepEqual(Object.fromEntries(writes.map((w) => [w.name, waitsFor(w.name)])), {
+      "flux-deploy-key-deploy-key": [],
+      "flux-gotk-components": [],
+      "flux-gotk-sync": ["flux-gotk-components"],
+      "flux-kustomization": ["flux-gotk-sync"],
+      "dev-team-deploy-key-deploy-key": ["flux-deploy-key-deploy-key"],
+      "ops-team-deploy-key-deploy-key": ["flux-gotk-components"],
     });
   });
 
@@ -293,7 +294,7 @@ describe("stack program (component options)", () => {
     const urns = new Set(writes.map(urnOf));
     const waits = Object.fromEntries(writes.map((w) => [w.name, w.dependencies.filter((d) => urns.has(d)).length]));
     assert.deepEqual(waits, {
-      "flux-deploy-key-deploy-key": 0, "flux-gotk-components": 1, "flux-gotk-sync": 1, "flux-kustomization": 1,
+      "flux-deploy-key-deploy-key": 0, "flux-gotk-components": 0, "flux-gotk-sync": 1, "flux-kustomization": 1,
       "dev-team-deploy-key-deploy-key": 0, "ops-team-deploy-key-deploy-key": 0,
     });
     assert.ok(mocks.one(T.file, "flux-gotk-sync").dependencies.includes(urnOf(mocks.one(T.file, "flux-gotk-components"))));

@@ -6,6 +6,9 @@ import * as path from "node:path";
 import { parse } from "yaml";
 
 const root = path.join(__dirname, "..");
+
+/** The parts of a workflow these tests read. */
+type Workflow = { jobs: Record<string, { steps: { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> }[] }> };
 const workflows = path.join(root, ".github", "workflows");
 
 /** actionlint, built from its Go module by the toolchain script (a no-op when cached). */
@@ -40,9 +43,18 @@ describe("GitHub workflows", function () {
     const up = parse(fs.readFileSync(path.join(workflows, "up.yml"), "utf8"));
     assert.ok(preview.on.pull_request, "preview on pull_request");
     assert.deepEqual(up.on.push.branches, ["main"]);
-    const step = (wf: { jobs: Record<string, { steps: { uses?: string; with?: Record<string, unknown> }[] }> }) =>
-      Object.values(wf.jobs)[0]!.steps.find((s) => s.uses?.startsWith("pulumi/actions@"))!;
+    const step = (wf: Workflow) => Object.values(wf.jobs)[0]!.steps.find((s) => s.uses?.startsWith("pulumi/actions@"))!;
     assert.deepEqual([step(preview).with!.command, step(preview).with!.refresh, step(preview).with!["comment-on-pr"]], ["preview", true, true]);
     assert.equal(step(up).with!.command, "up");
+  });
+
+  it("loads the program without a second type check only after npm test has type-checked it", () => {
+    for (const file of ["preview.yml", "up.yml"]) {
+      const wf = parse(fs.readFileSync(path.join(workflows, file), "utf8")) as Workflow;
+      const steps = Object.values(wf.jobs)[0]!.steps;
+      const pulumiAt = steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
+      assert.equal(steps[pulumiAt]!.env?.PULUMI_NODEJS_TRANSPILE_ONLY, "true", `${file}: the pulumi step loads transpile-only`);
+      assert.ok(steps.slice(0, pulumiAt).some((s) => s.run === "npm test"), `${file}: npm test (lint, type check, unit tests) runs before it`);
+    }
   });
 });

@@ -119,7 +119,7 @@ export class FluxBootstrap extends pulumi.ComponentResource {
     );
 
     // One commit per file, in sequence: parallel writes to one branch race on
-    // its head and GitHub answers 409. The queue gives that order.
+    // its head and GitHub answers 409.
     const fileSpecs: [string, string][] = [
       ["gotk-components.yaml", `Add Flux ${args.version} component manifests`],
       ["gotk-sync.yaml", "Add Flux sync manifests"],
@@ -137,7 +137,7 @@ export class FluxBootstrap extends pulumi.ComponentResource {
           commitMessage: message,
           overwriteOnCreate: true,
         },
-        { parent: this, dependsOn: after },
+        { parent: this, dependsOn: [...new Set([...after, ...files.slice(-1)])] },
       )));
     }
 
