@@ -434,7 +434,7 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
       out.push(`Where the time of one \`pulumi up\` goes at N = ${largest} (${lastResources} resources; its last run, ${sec(lastUp.ms)} s), ` +
         "from the engine's events as the Automation API received them:", "");
       out.push("| phase | s |", "| --- | ---: |",
-        `| start-up: CLI, plugins, language host, loading and type-checking the program, to the first custom resource's step | ${sec(b.startupMs)} |`,
+        `| start-up: CLI, plugins, language host, loading the program (and type-checking it, unless transpile-only), to the first custom resource's step | ${sec(b.startupMs)} |`,
         `| custom resource steps, first start to last finish | ${sec(b.stepsMs)} |`,
         `| tail: last step to the CLI's exit (final checkpoint, shutdown) | ${sec(b.tailMs)} |`,
         `| GitHub double: ${lastUp.github.calls} requests, summed time (they overlap) | ${sec(lastUp.github.ms)} |`, "");
