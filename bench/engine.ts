@@ -37,6 +37,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { parse } from "yaml";
 import { GitHubDouble, startGitHubDouble } from "../lab/github/server";
 import { Branch, controllers, controllerRunning, dropFluxFinalizers, fluxStatus, KS, platformFiles, stopFlux } from "../e2e/flux";
 import { getObject, KUBECONFIG, kubectl, ROOT, sharedTempDir, useLab, waitFor } from "../e2e/lab";
@@ -269,15 +270,22 @@ function breakdown(run: UpRun): Breakdown {
 }
 
 /**
- * The engine settings of the shipped workflows (.github/workflows): they run
- * `npm test`, which type-checks the program, and then load it transpile-only.
+ * The engine settings the shipped preview workflow gives its Pulumi step
+ * (`PULUMI_NODEJS_TRANSPILE_ONLY`: `npm test` type-checked the program
+ * before), read from the workflow so the bench cannot drift from it.
  */
-const WORKFLOW_ENV: Record<string, string> = { PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
+function workflowEnv(): Record<string, string> {
+  type Workflow = { jobs: Record<string, { steps: { uses?: string; env?: Record<string, string> }[] }> };
+  const wf = parse(fs.readFileSync(path.join(ROOT, ".github", "workflows", "preview.yml"), "utf8")) as Workflow;
+  const step = Object.values(wf.jobs).flatMap((j) => j.steps).find((s) => s.uses?.startsWith("pulumi/actions@"));
+  const value = step?.env?.PULUMI_NODEJS_TRANSPILE_ONLY;
+  return value === undefined ? {} : { PULUMI_NODEJS_TRANSPILE_ONLY: value };
+}
 
-/** A lab stack that runs the engine as the workflows do. */
+/** A lab stack that runs the engine as the preview workflow does. */
 async function benchStack(options: LabStackOptions): Promise<LabStack> {
   const lab = await LabStack.create(options);
-  Object.assign(lab.stack.workspace.envVars, WORKFLOW_ENV);
+  Object.assign(lab.stack.workspace.envVars, workflowEnv());
   return lab;
 }
 
