@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the project's pinned tools from Go modules into ~/.cache/flux-capsule
-# (override with FLUX_CAPSULE_CACHE) and prints a PATH line for them.
+# Builds the project's pinned tools from Go modules (zizmor: its PyPI wheel)
+# into ~/.cache/flux-capsule (override with FLUX_CAPSULE_CACHE) and prints a
+# PATH line for them.
 #
-#   bash lab/toolchain/build.sh unit   actionlint (for `npm test`)
+#   bash lab/toolchain/build.sh unit   actionlint, zizmor (for `npm test`)
 #   bash lab/toolchain/build.sh lab    + pulumi, its providers, Kubernetes, etcd, kwok
 #   bash lab/toolchain/build.sh all    + the Flux controllers and Capsule (what CI builds cold)
 #
@@ -18,9 +19,9 @@ source "$here/lib.sh"
 
 group=${1:-unit}
 case "$group" in
-  unit) scripts=(actionlint) ;;
-  lab) scripts=(actionlint pulumi kube) ;;
-  all) scripts=(actionlint pulumi kube flux capsule) ;;
+  unit) scripts=(actionlint zizmor) ;;
+  lab) scripts=(actionlint zizmor pulumi kube) ;;
+  all) scripts=(actionlint zizmor pulumi kube flux capsule) ;;
   *) echo "usage: $0 unit|lab|all" >&2; exit 2 ;;
 esac
 
