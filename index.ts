@@ -4,7 +4,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
   Capsule,
+  checkFluxBootstrap,
   FluxBootstrap,
+  FluxBootstrapArgs,
   GitHubWriteQueue,
   LoadedManifests,
   loadFluxManifests,
@@ -18,7 +20,11 @@ import {
 
 export = async () => {
   const config = parseStackConfig(readStackConfig());
-  const manifests = await loadFluxManifests({ version: config.flux.version, manifests: config.flux.manifests });
+  const manifests = await loadFluxManifests({
+    version: config.flux.version,
+    manifests: config.flux.manifests,
+    sha256: config.flux.manifestsSha256,
+  });
   // Otherwise the SDK formats a source-mapped stack trace for each of the ~30
   // promises it tracks per resource, which it reads only when
   // PULUMI_DEBUG_PROMISE_LEAKS is set: two thirds of the program's time at
@@ -29,24 +35,29 @@ export = async () => {
 /** Every resource of the stack, created synchronously; returns the stack outputs. */
 function stack(config: StackConfig, manifests: LoadedManifests) {
   const { flux: fluxConfig, owner } = config;
-
-  // An explicit provider for the chosen context: nothing reaches whatever
-  // cluster the ambient kubeconfig happens to point at.
-  const kube = new pulumi.Config("kubernetes");
-  const cluster = new k8s.Provider("cluster", { context: kube.get("context"), kubeconfig: kube.get("kubeconfig") });
-  const providers = { kubernetes: cluster };
   // The provider sends GitHub requests one at a time, pacing the writes;
   // queued, a few wait at once instead of filling every engine slot. With
   // parallelRequests (GitHub Enterprise Server) nothing is serialised.
   const githubQueue = new pulumi.Config("github").getBoolean("parallelRequests") ? undefined : new GitHubWriteQueue();
-
-  const flux = new FluxBootstrap("flux", {
+  const fluxArgs: FluxBootstrapArgs = {
     ...fluxConfig,
     manifests: manifests.text,
     manifestsSource: manifests.source,
     owner,
     githubQueue,
-  }, { providers });
+  };
+  // The install manifests are untrusted: checked before the first resource
+  // (the provider) is registered, so a refusal leaves nothing in the engine.
+  checkFluxBootstrap("flux", fluxArgs);
+
+  // An explicit provider for the chosen context: nothing reaches whatever
+  // cluster the ambient kubeconfig happens to point at.
+  const kube = new pulumi.Config("kubernetes");
+  // The kubeconfig may carry credentials: read as a secret, it stays encrypted in the state.
+  const cluster = new k8s.Provider("cluster", { context: kube.get("context"), kubeconfig: kube.getSecret("kubeconfig") });
+  const providers = { kubernetes: cluster };
+
+  const flux = new FluxBootstrap("flux", fluxArgs, { providers });
 
   const capsule = config.tenancy === "capsule"
     ? new Capsule("capsule", {
@@ -60,6 +71,8 @@ function stack(config: StackConfig, manifests: LoadedManifests) {
     mode: config.tenancy,
     owner,
     keyAlgorithm: fluxConfig.keyAlgorithm,
+    defaultServiceAccount: fluxConfig.defaultServiceAccount,
+    reservedNamespaces: config.reservedNamespaces,
     sshHost: fluxConfig.sshHost,
     knownHosts: fluxConfig.knownHosts,
     githubQueue,

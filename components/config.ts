@@ -1,53 +1,67 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { CAPSULE_CHART_VERSION } from "./capsule/capsule";
+import { capsuleProblems } from "./capsule/capsule";
+import {
+  CAPSULE_CHART_VERSION,
+  DEFAULT_BRANCH,
+  DEFAULT_KEY_ALGORITHM,
+  DEFAULT_SERVICE_ACCOUNT,
+  DEFAULT_SSH_HOST,
+  DEFAULT_TENANT_PATH,
+} from "./defaults";
 import { KEY_ALGORITHMS } from "./deploy-key/deploy-key";
-import { componentsProblem } from "./flux/render";
-import { TENANCY_MODES } from "./tenant/render";
+import { fluxBootstrapProblems } from "./flux/validate";
+import { TENANCY_MODES, UNLIMITED } from "./tenant/render";
 import { tenantProblems, tenantSetProblems } from "./tenant/validate";
-import { dns1123LabelProblem, fluxVersionProblem, repoPathProblem } from "./validation";
+import { describe, dns1123LabelProblem, FieldProblem } from "./validation";
 
 /** The config namespace of the stack program. */
 export const CONFIG_NAMESPACE = "flux-capsule";
 
+// Shapes, types and defaults only; every rule on a value is one of the
+// shared checks the components run too (validation.ts and the validate
+// modules), applied after the shape is known.
 const fluxSchema = z.strictObject({
   version: z.string(),
-  repository: z.string().min(1),
-  branch: z.string().min(1).default("main"),
+  repository: z.string(),
+  branch: z.string().default(DEFAULT_BRANCH),
   path: z.string(),
   componentsExtra: z.array(z.string()).default([]),
   manifests: z.string().min(1).optional(),
-  keyAlgorithm: z.enum(KEY_ALGORITHMS as [string, ...string[]]).default("ecdsa-p384"),
+  manifestsSha256: z.string().optional(),
+  keyAlgorithm: z.enum(KEY_ALGORITHMS as [string, ...string[]]).default(DEFAULT_KEY_ALGORITHM),
   lockdown: z.boolean().default(true),
-  defaultServiceAccount: z.string().default("default"),
-  registry: z.string().min(1).optional(),
+  defaultServiceAccount: z.string().default(DEFAULT_SERVICE_ACCOUNT),
+  registry: z.string().optional(),
   networkPolicy: z.boolean().default(true),
   tolerations: z.array(z.record(z.string(), z.unknown())).default([]),
-  sshHost: z.string().min(1).default("github.com"),
-  knownHosts: z.string().min(1).optional(),
+  sshHost: z.string().default(DEFAULT_SSH_HOST),
+  knownHosts: z.string().optional(),
 });
 
 const capsuleSchema = z.strictObject({
   install: z.boolean().default(false),
-  administrators: z.array(z.strictObject({ kind: z.enum(["User", "Group", "ServiceAccount"]), name: z.string().min(1) })).min(1).optional(),
-  version: z.string().min(1).default(CAPSULE_CHART_VERSION),
+  administrators: z.array(z.strictObject({ kind: z.enum(["User", "Group", "ServiceAccount"]), name: z.string() })).optional(),
+  version: z.string().default(CAPSULE_CHART_VERSION),
   chart: z.string().min(1).optional(),
 });
 
 const tenantSchema = z.strictObject({
   name: z.string(),
   namespaces: z.array(z.string()),
-  repository: z.string().min(1).optional(),
+  repository: z.string().optional(),
+  sharedRepository: z.boolean().default(false),
   branch: z.string().optional(),
-  path: z.string().default("./"),
-  namespaceQuota: z.number().optional(),
+  path: z.string().default(DEFAULT_TENANT_PATH),
+  namespaceQuota: z.union([z.number(), z.literal(UNLIMITED)]).optional(),
 });
 
 const stackSchema = z.object({
-  owner: z.string().min(1),
+  owner: z.string(),
   flux: fluxSchema,
   tenancy: z.enum(TENANCY_MODES as [string, ...string[]]).default("capsule"),
   capsule: capsuleSchema.default({ install: false, version: CAPSULE_CHART_VERSION }),
+  reservedNamespaces: z.array(z.string()).default([]),
   tenants: z.array(tenantSchema).default([]),
 });
 
@@ -61,6 +75,8 @@ export interface RawStackConfig {
   readonly tenancy?: unknown;
   /** `flux-capsule:capsule`. */
   readonly capsule?: unknown;
+  /** `flux-capsule:reservedNamespaces`. */
+  readonly reservedNamespaces?: unknown;
   /** `flux-capsule:tenants`. */
   readonly tenants?: unknown;
 }
@@ -72,7 +88,8 @@ export interface TenantConfig {
   readonly repository: string;
   readonly branch: string;
   readonly path: string;
-  readonly namespaceQuota?: number;
+  readonly namespaceQuota?: number | typeof UNLIMITED;
+  readonly sharedRepository: boolean;
 }
 
 /** The validated stack config, defaults applied. */
@@ -81,6 +98,7 @@ export interface StackConfig {
   readonly flux: z.infer<typeof fluxSchema> & { keyAlgorithm: "ecdsa-p384" | "ed25519" };
   readonly tenancy: "capsule" | "namespace";
   readonly capsule: z.infer<typeof capsuleSchema>;
+  readonly reservedNamespaces: string[];
   readonly tenants: TenantConfig[];
 }
 
@@ -136,19 +154,42 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
   const parsed = stackSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw configError(parsed.error.issues.map((i) => zodProblem(i, raw)));
   const c = parsed.data;
-  const problems: string[] = [];
-  const flux = (field: string, p: string | undefined) => p && problems.push(`${CONFIG_NAMESPACE}:flux.${field} ${p}`);
-  flux("version", fluxVersionProblem(c.flux.version));
-  flux("path", repoPathProblem(c.flux.path));
-  flux("componentsExtra", componentsProblem(c.flux.componentsExtra));
-  flux("defaultServiceAccount", dns1123LabelProblem(c.flux.defaultServiceAccount));
-
   const tenancy = c.tenancy as StackConfig["tenancy"];
-  c.tenants.forEach((t, i) => {
-    for (const p of tenantProblems(t, tenancy)) problems.push(`${CONFIG_NAMESPACE}:tenants[${i}] "${t.name}": ${p}`);
+  const problems: string[] = [];
+  const at = (prefix: string, list: readonly FieldProblem[]) => problems.push(...describe(list).map((p) => `${prefix}${p}`));
+
+  const reconcilers = c.tenants.map((t) => t.name);
+  for (const p of fluxBootstrapProblems({ ...c.flux, owner: c.owner }, reconcilers)) {
+    at(p.field === "owner" ? "github:" : `${CONFIG_NAMESPACE}:flux.`, [p]);
+  }
+  c.reservedNamespaces.forEach((ns, i) => {
+    const p = dns1123LabelProblem(ns);
+    if (p) problems.push(`${CONFIG_NAMESPACE}:reservedNamespaces[${i}] ${p}`);
   });
-  for (const { index, problem } of tenantSetProblems(c.tenants)) {
-    problems.push(`${CONFIG_NAMESPACE}:tenants[${index}] "${c.tenants[index]!.name}": ${problem}`);
+  at(`${CONFIG_NAMESPACE}:capsule.`, capsuleProblems(c.capsule));
+
+  const tenants = c.tenants.map((t, i) => {
+    const prefix = `${CONFIG_NAMESPACE}:tenants[${i}] ${JSON.stringify(t.name)}: `;
+    at(prefix, tenantProblems(t, { mode: tenancy, reservedNamespaces: c.reservedNamespaces, defaultServiceAccount: c.flux.defaultServiceAccount }));
+    const repository = t.repository ?? (t.sharedRepository ? c.flux.repository : undefined);
+    if (repository === undefined) {
+      problems.push(`${prefix}repository is required: give the tenant a repository of its own (its deploy key reads every branch of the ` +
+        `repository it names), or set sharedRepository: true to reconcile from the platform repository ${JSON.stringify(c.flux.repository)}`);
+    }
+    return {
+      name: t.name,
+      namespaces: t.namespaces,
+      repository: repository ?? c.flux.repository,
+      branch: t.branch ?? t.name,
+      path: t.path,
+      namespaceQuota: t.namespaceQuota,
+      sharedRepository: t.sharedRepository,
+    };
+  });
+  // A tenant missing its repository has been told above; the sharing check would only repeat it.
+  const claims = tenants.map((t, i) => ({ ...t, sharedRepository: t.sharedRepository || c.tenants[i]!.repository === undefined }));
+  for (const { index, problem } of tenantSetProblems(claims, c.flux.repository)) {
+    problems.push(`${CONFIG_NAMESPACE}:tenants[${index}] ${JSON.stringify(tenants[index]!.name)}: ${problem}`);
   }
   if (c.capsule.install && tenancy !== "capsule") {
     problems.push(`${CONFIG_NAMESPACE}:capsule.install is true but tenancy is "namespace"; set tenancy to capsule or install to false`);
@@ -160,14 +201,8 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
     flux: c.flux as StackConfig["flux"],
     tenancy,
     capsule: c.capsule,
-    tenants: c.tenants.map((t) => ({
-      name: t.name,
-      namespaces: t.namespaces,
-      repository: t.repository ?? c.flux.repository,
-      branch: t.branch ?? t.name,
-      path: t.path,
-      namespaceQuota: t.namespaceQuota,
-    })),
+    reservedNamespaces: c.reservedNamespaces,
+    tenants,
   };
 }
 
@@ -185,6 +220,7 @@ export function readStackConfig(): RawStackConfig {
     flux: cfg.getObject("flux"),
     tenancy: cfg.get("tenancy"),
     capsule: cfg.getObject("capsule"),
+    reservedNamespaces: cfg.getObject("reservedNamespaces"),
     tenants: cfg.getObject("tenants"),
   };
 }

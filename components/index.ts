@@ -6,16 +6,23 @@
  *
  * @packageDocumentation
  */
-export { FluxBootstrap, FluxBootstrapArgs } from "./flux/bootstrap";
+export { checkFluxBootstrap, FluxBootstrap, FluxBootstrapArgs } from "./flux/bootstrap";
+export { assertFluxRelease, releaseProblems, ReleaseCheckOptions, RELEASE_CONTROLLERS } from "./flux/release";
 export { Tenant, TenantArgs } from "./tenant/tenant";
-export { Capsule, CapsuleArgs, CapsuleUser, capsuleUsers, CAPSULE_CHART_VERSION, CAPSULE_CHART_REPO } from "./capsule/capsule";
+export { Capsule, CapsuleArgs, CapsuleUser, capsuleUsers, CAPSULE_CHART_REPO } from "./capsule/capsule";
 export { DeployKey, DeployKeyArgs, KeyAlgorithm, KEY_ALGORITHMS } from "./deploy-key/deploy-key";
 export { GITHUB_KNOWN_HOSTS } from "./deploy-key/known-hosts";
 export { GitHubWriteQueue, GitHubWriteQueueOptions } from "./github/write-queue";
 export {
   KubeObject,
+  assertManifestsPinned,
+  DEFAULT_MAX_MANIFEST_BYTES,
   LoadedManifests,
   loadFluxManifests,
+  LoadFluxManifestsOptions,
+  readManifestBytes,
+  ReadOptions,
+  VERSION_LABEL,
   ManifestError,
   parseManifests,
   releaseManifestUrl,
@@ -25,6 +32,32 @@ export {
 } from "./flux/manifests";
 export { renderFlux, FluxRender, FluxRenderInput } from "./flux/render";
 export { lockdownArgPatches, ControllerArgPatch, PLATFORM_RECONCILER_SA } from "./flux/lockdown";
-export { TenancyMode, TENANCY_MODES, TenantNames, tenantNames, TENANT_ROLE } from "./tenant/render";
+export { TenancyMode, TENANCY_MODES, TenantNames, tenantNames, TENANT_ROLE, UNLIMITED, namespaceQuotaOf } from "./tenant/render";
+export { tenantProblems, tenantSetProblems, TenantShape, TenantContext, TenantClaim } from "./tenant/validate";
+export { fluxBootstrapProblems, FluxBootstrapShape } from "./flux/validate";
+export { capsuleProblems } from "./capsule/capsule";
+export * from "./defaults";
+export {
+  ArgumentError,
+  branchProblem,
+  cleanRepoPath,
+  defaultServiceAccountProblem,
+  dns1123LabelProblem,
+  FieldProblem,
+  FLUX_CONTROLLER_ACCOUNTS,
+  fluxVersionProblem,
+  githubOwnerProblem,
+  gitHostProblems,
+  knownHostsProblems,
+  kustomizationPath,
+  registryProblem,
+  repoPathProblem,
+  repositoryNameProblem,
+  RESERVED_ACCOUNTS,
+  RESERVED_NAMESPACES,
+  reservedNamespaceProblem,
+  semverProblem,
+  sshHostProblem,
+} from "./validation";
 export { ConfigError, parseStackConfig, readStackConfig, RawStackConfig, StackConfig, TenantConfig, CONFIG_NAMESPACE } from "./config";
 export { withoutPromiseStacks } from "./promise-stacks";

@@ -46,9 +46,10 @@ describe("components used directly", () => {
     assert.throws(
       () => new FluxBootstrap("flux", { version: "2.7.5", manifests, owner: "acme", repository: "fleet", path: "../x", componentsExtra: ["bogus"] }),
       (err: Error) => {
-        assert.equal(err.message.split("\n")[0], 'FluxBootstrap "flux": version "2.7.5" is not a Flux release tag; use the form vX.Y.Z, e.g. v2.7.5; ' +
-          "path \"../x\" must not contain '..' or empty segments; componentsExtra unknown component \"bogus\"; " +
-          "the extras are image-reflector-controller, image-automation-controller");
+        assert.equal(err.message, 'FluxBootstrap "flux": 3 problems:\n' +
+          '  - version "2.7.5" is not a Flux release tag; use the form vX.Y.Z, e.g. v2.7.5\n' +
+          "  - path \"../x\" must not contain '..'; give the directory from the repository root\n" +
+          '  - componentsExtra unknown component "bogus"; the extras are image-reflector-controller, image-automation-controller');
         return true;
       });
   });
@@ -74,7 +75,7 @@ describe("components used directly", () => {
   it("Capsule rejects a reconciler that is not a ServiceAccount user", async () => {
     await useMocks();
     const { Capsule } = await import("../components");
-    assert.throws(() => new Capsule("c", { reconcilers: ["alice"] }), /Capsule "c": reconcilers must be system:serviceaccount:<namespace>:<name>, got alice/);
+    assert.throws(() => new Capsule("c", { reconcilers: ["alice"] }), /Capsule "c": reconcilers must be system:serviceaccount:<namespace>:<name>, got "alice"/);
   });
 
   it("Capsule installs from a local chart without a repository", async () => {

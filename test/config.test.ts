@@ -28,7 +28,7 @@ describe("stack config", () => {
     assert.deepEqual(c.flux.componentsExtra, []);
     assert.equal(c.tenancy, "capsule");
     assert.deepEqual(c.tenants[0], {
-      name: "dev-team", namespaces: ["dev-team-apps", "dev-team-tools"], repository: "fleet-infra", branch: "dev-team", path: "./", namespaceQuota: 3,
+      name: "dev-team", namespaces: ["dev-team-apps", "dev-team-tools"], repository: "fleet-infra", branch: "dev-team", path: "./", namespaceQuota: 3, sharedRepository: true,
     });
     assert.equal(c.tenants[1]!.repository, "ops-fleet");
   });
@@ -69,7 +69,7 @@ describe("stack config", () => {
     ["a namespace quota in namespace mode", (c) => { c.tenancy = "namespace"; c.capsule = { install: false }; },
       "flux-capsule:tenants[0] \"dev-team\": namespaceQuota needs tenancy \"capsule\"; remove it in namespace mode"],
     ["a quota below the namespaces listed", (c) => { c.tenants[0]!.namespaceQuota = 1; },
-      "flux-capsule:tenants[0] \"dev-team\": namespaceQuota 1 must be a whole number of at least 2 (the namespaces listed)"],
+      "flux-capsule:tenants[0] \"dev-team\": namespaceQuota 1 must be a whole number of at least 2 (the namespaces listed), or \"unlimited\""],
     ["installing Capsule in namespace mode", (c) => { c.tenancy = "namespace"; delete c.tenants[0]!.namespaceQuota; },
       "flux-capsule:capsule.install is true but tenancy is \"namespace\"; set tenancy to capsule or install to false"],
   ];

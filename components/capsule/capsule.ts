@@ -1,10 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { CAPSULE_CHART_VERSION } from "../defaults";
 import { forceApply } from "../kube";
 import { CAPSULE_API } from "../tenant/render";
+import { assertValidArgs, CAPSULE_NAMESPACE, CONTROL_CHARACTER, FieldProblem, Problems, quote, semverProblem } from "../validation";
 
-/** Capsule Helm chart version installed by default. */
-export const CAPSULE_CHART_VERSION = "0.14.0";
+export { CAPSULE_CHART_VERSION, CAPSULE_NAMESPACE };
 
 /** Capsule's published Helm repository. */
 export const CAPSULE_CHART_REPO = "https://projectcapsule.github.io/charts";
@@ -12,8 +13,6 @@ export const CAPSULE_CHART_REPO = "https://projectcapsule.github.io/charts";
 /** The group Capsule treats as its users out of the box; kept so human tenant owners keep working. */
 export const CAPSULE_DEFAULT_GROUP = "capsule.clastix.io";
 
-/** The namespace the chart installs Capsule into. */
-export const CAPSULE_NAMESPACE = "capsule-system";
 
 /** A Capsule user entry of `CapsuleConfiguration.spec.users`. */
 export interface CapsuleUser {
@@ -52,6 +51,27 @@ export interface CapsuleArgs {
   readonly administrators?: readonly CapsuleUser[];
 }
 
+/**
+ * Every problem with Capsule's arguments, by field; the stack config runs the
+ * same checks. Administrators are identities with power over every tenant,
+ * so each must be a plain name; reconcilers must be ServiceAccount users.
+ */
+export function capsuleProblems(args: Pick<CapsuleArgs, "version" | "administrators" | "chart"> & { reconcilers?: readonly string[] }): FieldProblem[] {
+  const p = new Problems()
+    .check("version", args.version, semverProblem)
+    .check("chart", args.chart, (c) => CONTROL_CHARACTER.test(c) ? "must not contain control characters" : undefined);
+  const bad = (args.reconcilers ?? []).filter((r) => !/^system:serviceaccount:[a-z0-9-]+:[a-z0-9.-]+$/.test(r));
+  if (bad.length > 0) p.add("reconcilers", `must be system:serviceaccount:<namespace>:<name>, got ${bad.map(quote).join(", ")}`);
+  if (args.administrators !== undefined && args.administrators.length === 0) {
+    p.add("administrators", "must name the identity Pulumi applies with, or tenant namespaces cannot be created");
+  }
+  (args.administrators ?? []).forEach((a, i) => {
+    if (!["User", "Group", "ServiceAccount"].includes(a.kind)) p.add(`administrators[${i}].kind`, `${quote(a.kind)} is not one of User, Group, ServiceAccount`);
+    if (a.name.trim() === "" || CONTROL_CHARACTER.test(a.name)) p.add(`administrators[${i}].name`, "must be a non-empty name without control characters");
+  });
+  return p.list;
+}
+
 /** Default Capsule administrators: the cluster-admin group of client-certificate kubeconfigs. */
 export const DEFAULT_CAPSULE_ADMINISTRATORS: readonly CapsuleUser[] = [{ kind: "Group", name: "system:masters" }];
 
@@ -71,16 +91,10 @@ export class Capsule extends pulumi.ComponentResource {
   public readonly administrators: readonly CapsuleUser[];
 
   constructor(name: string, args: CapsuleArgs, opts?: pulumi.ComponentResourceOptions) {
+    assertValidArgs("Capsule", name, capsuleProblems(args));
     super("flux-capsule:index:Capsule", name, {}, opts);
-    const bad = args.reconcilers.filter((r) => !/^system:serviceaccount:[a-z0-9-]+:[a-z0-9.-]+$/.test(r));
-    if (bad.length > 0) {
-      throw new pulumi.ResourceError(`Capsule "${name}": reconcilers must be system:serviceaccount:<namespace>:<name>, got ${bad.join(", ")}`, this);
-    }
     this.users = capsuleUsers(args.reconcilers);
     this.administrators = args.administrators ?? DEFAULT_CAPSULE_ADMINISTRATORS;
-    if (this.administrators.length === 0) {
-      throw new pulumi.ResourceError(`Capsule "${name}": administrators must name the identity Pulumi applies with, or tenant namespaces cannot be created`, this);
-    }
 
     if (args.install) {
       // cert-manager is not assumed: the chart's own TLS controller makes the webhook certificates.

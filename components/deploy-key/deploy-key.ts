@@ -5,7 +5,8 @@ import * as tls from "@pulumi/tls";
 import { forceApply } from "../kube";
 import { GitHubWriteQueue } from "../github/write-queue";
 import { GITHUB_KNOWN_HOSTS } from "./known-hosts";
-import { dns1123LabelProblem } from "../validation";
+import { DEFAULT_KEY_ALGORITHM } from "../defaults";
+import { assertValidArgs, CONTROL_CHARACTER, dns1123LabelProblem, Problems, quote, repositoryNameProblem } from "../validation";
 
 /** Key algorithms Flux can use for SSH: ECDSA P-384 (Flux's default) or ED25519. */
 export type KeyAlgorithm = "ecdsa-p384" | "ed25519";
@@ -54,13 +55,17 @@ export class DeployKey extends pulumi.ComponentResource {
   public readonly secretName: pulumi.Output<string>;
 
   constructor(name: string, args: DeployKeyArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Plain values are checked before the component registers; values only
+    // known later (outputs) come from components that checked them.
+    const algorithm = args.algorithm ?? DEFAULT_KEY_ALGORITHM;
+    assertValidArgs("DeployKey", name, new Problems()
+      .add("secretName", dns1123LabelProblem(args.secretName))
+      .add("algorithm", KEY_ALGORITHMS.includes(algorithm) ? undefined : `${quote(algorithm)} is not one of ${KEY_ALGORITHMS.join(", ")}`)
+      .check("repository", typeof args.repository === "string" ? args.repository : undefined, repositoryNameProblem)
+      .check("title", typeof args.title === "string" ? args.title : undefined,
+        (t) => t.trim() === "" || CONTROL_CHARACTER.test(t) ? "must be non-empty text without control characters" : undefined)
+      .list);
     super("flux-capsule:index:DeployKey", name, {}, opts);
-    const problem = dns1123LabelProblem(args.secretName);
-    if (problem) throw new pulumi.ResourceError(`DeployKey "${name}": secretName ${problem}`, this);
-    const algorithm = args.algorithm ?? "ecdsa-p384";
-    if (!KEY_ALGORITHMS.includes(algorithm)) {
-      throw new pulumi.ResourceError(`DeployKey "${name}": algorithm "${algorithm}" is not one of ${KEY_ALGORITHMS.join(", ")}`, this);
-    }
 
     const key = new tls.PrivateKey(
       `${name}-key`,

@@ -1,13 +1,15 @@
 import * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DeployKey, KeyAlgorithm, KEY_ALGORITHMS } from "../deploy-key/deploy-key";
+import { DeployKey, KeyAlgorithm } from "../deploy-key/deploy-key";
 import { GitHubWriteQueue } from "../github/write-queue";
 import { isCustomObject, kubeResource, objectKey } from "../kube";
-import { dns1123LabelProblem, fluxVersionProblem, normaliseRepoPath, repoPathProblem } from "../validation";
+import { DEFAULT_BRANCH, DEFAULT_SERVICE_ACCOUNT, DEFAULT_SSH_HOST } from "../defaults";
+import { ArgumentError, assertValidArgs, cleanRepoPath } from "../validation";
 import { FLUX_NAMESPACE, isCrd } from "./manifests";
-import { componentsProblem, FluxRender, renderFlux } from "./render";
+import { FluxRender, renderFlux } from "./render";
 import { sshRepoUrl, SYNC_NAME } from "./repo-files";
+import { fluxBootstrapProblems } from "./validate";
 
 /** Arguments of {@link FluxBootstrap}. */
 export interface FluxBootstrapArgs {
@@ -17,6 +19,8 @@ export interface FluxBootstrapArgs {
   readonly manifests: string;
   /** Where `manifests` came from, quoted in errors. Default `install.yaml`. */
   readonly manifestsSource?: string;
+  /** SHA-256 (64 lower-case hex digits) `manifests` must hash to; pin a copy of a release's `install.yaml` with it. Default: not pinned. */
+  readonly manifestsSha256?: string;
   /** GitHub owner (organisation or user) of the platform repository. */
   readonly owner: string;
   /** Platform repository name, under `owner`. */
@@ -81,10 +85,13 @@ export class FluxBootstrap extends pulumi.ComponentResource {
   public readonly url: string;
 
   constructor(name: string, args: FluxBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Checked and rendered before the component registers: bad arguments or
+    // untrusted manifests leave nothing behind in the engine.
+    const render = checkFluxBootstrap(name, args);
     super("flux-capsule:index:FluxBootstrap", name, {}, opts);
-    const render = this.validateAndRender(name, args);
-    const branch = args.branch ?? "main";
-    const repoDir = [normaliseRepoPath(args.path), "flux-system"].filter((p) => p !== "").join("/");
+    const branch = args.branch ?? DEFAULT_BRANCH;
+    const cleanPath = cleanRepoPath(args.path);
+    const repoDir = [cleanPath, "flux-system"].filter((p) => p !== "").join("/");
 
     // Order: Namespace, then CRDs and the rest; namespaced objects wait for the
     // Namespace and custom objects for their CRDs, so a preview against an
@@ -108,7 +115,7 @@ export class FluxBootstrap extends pulumi.ComponentResource {
       `${name}-deploy-key`,
       {
         repository: args.repository,
-        title: args.deployKeyTitle ?? `flux-system ${pulumi.getProject()}/${pulumi.getStack()} ${normaliseRepoPath(args.path) || "/"}`,
+        title: args.deployKeyTitle ?? `flux-system ${pulumi.getProject()}/${pulumi.getStack()} ${cleanPath || "/"}`,
         algorithm: args.keyAlgorithm,
         secretNamespace: namespaceName,
         secretName: SYNC_NAME,
@@ -167,45 +174,45 @@ export class FluxBootstrap extends pulumi.ComponentResource {
       url: this.url,
     });
   }
-
-  private validateAndRender(name: string, args: FluxBootstrapArgs): FluxRender {
-    const fail = (problem: string) => new pulumi.ResourceError(`FluxBootstrap "${name}": ${problem}`, this);
-    const problems = [
-      withField("version", fluxVersionProblem(args.version)),
-      withField("path", repoPathProblem(args.path)),
-      withField("componentsExtra", componentsProblem(args.componentsExtra ?? [])),
-      withField("repository", args.repository.trim() === "" ? "must not be empty" : undefined),
-      withField("owner", args.owner.trim() === "" ? "must not be empty" : undefined),
-      withField("branch", args.branch !== undefined && args.branch.trim() === "" ? "must not be empty" : undefined),
-      withField("defaultServiceAccount", args.defaultServiceAccount === undefined ? undefined : dns1123LabelProblem(args.defaultServiceAccount)),
-      withField("keyAlgorithm", args.keyAlgorithm === undefined || KEY_ALGORITHMS.includes(args.keyAlgorithm)
-        ? undefined : `"${args.keyAlgorithm}" is not one of ${KEY_ALGORITHMS.join(", ")}`),
-    ].filter((p): p is string => p !== undefined);
-    if (problems.length > 0) throw fail(problems.join("; "));
-    try {
-      return renderFlux({
-        version: args.version,
-        manifests: args.manifests,
-        manifestsSource: args.manifestsSource ?? "install.yaml",
-        componentsExtra: args.componentsExtra,
-        lockdown: args.lockdown ?? true,
-        defaultServiceAccount: args.defaultServiceAccount ?? "default",
-        registry: args.registry,
-        tolerations: args.tolerations,
-        networkPolicy: args.networkPolicy,
-        sync: {
-          url: sshRepoUrl(args.sshHost ?? "github.com", args.owner, args.repository),
-          branch: args.branch ?? "main",
-          path: args.path,
-          secretName: SYNC_NAME,
-        },
-      });
-    } catch (err) {
-      throw fail((err as Error).message);
-    }
-  }
 }
 
-function withField(field: string, problem: string | undefined): string | undefined {
-  return problem === undefined ? undefined : `${field} ${problem}`;
+const rendered = new WeakMap<FluxBootstrapArgs, FluxRender>();
+
+/**
+ * Checks a {@link FluxBootstrap}'s arguments and renders its objects and files
+ * without creating anything; throws the {@link ArgumentError} the component
+ * would, naming every problem (bad values, untrusted manifests). A program
+ * calls it before it registers any resource (its provider included), so a
+ * refusal leaves nothing behind; the component then reuses the render for the
+ * same `args` object.
+ */
+export function checkFluxBootstrap(name: string, args: FluxBootstrapArgs): FluxRender {
+  const cached = rendered.get(args);
+  if (cached) return cached;
+  assertValidArgs("FluxBootstrap", name, fluxBootstrapProblems(args));
+  let render: FluxRender;
+  try {
+    render = renderFlux({
+      version: args.version,
+      manifests: args.manifests,
+      manifestsSource: args.manifestsSource ?? "install.yaml",
+      manifestsSha256: args.manifestsSha256,
+      componentsExtra: args.componentsExtra,
+      lockdown: args.lockdown ?? true,
+      defaultServiceAccount: args.defaultServiceAccount ?? DEFAULT_SERVICE_ACCOUNT,
+      registry: args.registry,
+      tolerations: args.tolerations,
+      networkPolicy: args.networkPolicy,
+      sync: {
+        url: sshRepoUrl(args.sshHost ?? DEFAULT_SSH_HOST, args.owner, args.repository),
+        branch: args.branch ?? DEFAULT_BRANCH,
+        path: args.path,
+        secretName: SYNC_NAME,
+      },
+    });
+  } catch (err) {
+    throw new ArgumentError("FluxBootstrap", name, [{ field: "", problem: (err as Error).message }]);
+  }
+  rendered.set(args, render);
+  return render;
 }

@@ -1,6 +1,7 @@
 import { applyArgPatches, lockdownArgPatches, ControllerArgPatch } from "./lockdown";
 import {
   applyComponentOptions,
+  assertManifestsPinned,
   ComponentOptions,
   DEFAULT_COMPONENTS,
   EXTRA_COMPONENTS,
@@ -8,6 +9,7 @@ import {
   parseManifests,
   selectComponents,
 } from "./manifests";
+import { assertFluxRelease } from "./release";
 import { componentsFile, kustomizationFile, syncFile, SyncSpec, syncObjects, withPlatformReconciler } from "./repo-files";
 
 /** Everything {@link renderFlux} needs: plain values only. */
@@ -18,6 +20,8 @@ export interface FluxRenderInput extends ComponentOptions {
   readonly manifests: string;
   /** Where the manifests came from, for error messages. */
   readonly manifestsSource: string;
+  /** SHA-256 the manifests' UTF-8 bytes must have, 64 lower-case hex digits. Default: not pinned. */
+  readonly manifestsSha256?: string;
   /** Controllers beyond the default four. */
   readonly componentsExtra?: readonly string[];
   /** Apply the multi-tenancy lockdown. */
@@ -55,11 +59,17 @@ export function componentsProblem(extra: readonly string[]): string | undefined 
 /**
  * Turns the release manifest and options into the objects to apply and the
  * files to commit. Pure: the component only wires the result to resources,
- * so every decision here is covered by plain unit tests.
+ * so every decision here is covered by plain unit tests. Throws a
+ * {@link ManifestError} when the manifest holds anything a Flux release does
+ * not ({@link assertFluxRelease}) or labels another release than `version`.
  */
 export function renderFlux(input: FluxRenderInput): FluxRender {
   const components = [...DEFAULT_COMPONENTS, ...(input.componentsExtra ?? [])];
+  if (input.manifestsSha256 !== undefined) assertManifestsPinned(input.manifests, input.manifestsSha256, input.manifestsSource);
   const parsed = parseManifests(input.manifests, input.manifestsSource);
+  // Before selection and options: the whole manifest is untrusted input, and
+  // the registry option would hide where the images came from.
+  assertFluxRelease(parsed, { version: input.version, source: input.manifestsSource });
   const committed = applyComponentOptions(selectComponents(parsed, components, input.manifestsSource), input);
   const lockdownPatches = lockdownArgPatches(input.defaultServiceAccount);
   const argPatches = input.lockdown ? lockdownPatches : [];

@@ -1,7 +1,7 @@
 import { stringify } from "yaml";
 import { ControllerArgPatch, patchTargets, PLATFORM_RECONCILER_SA } from "./lockdown";
 import { FLUX_NAMESPACE, KubeObject } from "./manifests";
-import { normaliseRepoPath } from "../validation";
+import { kustomizationPath } from "../validation";
 
 /** What the `flux-system` GitRepository and Kustomization point at. */
 export interface SyncSpec {
@@ -29,7 +29,6 @@ export function sshRepoUrl(host: string, owner: string, repository: string): str
 
 /** The GitRepository and Kustomization that make Flux reconcile the platform repo. */
 export function syncObjects(spec: SyncSpec): [KubeObject, KubeObject] {
-  const path = normaliseRepoPath(spec.path);
   return [
     {
       apiVersion: "source.toolkit.fluxcd.io/v1",
@@ -48,7 +47,7 @@ export function syncObjects(spec: SyncSpec): [KubeObject, KubeObject] {
       metadata: { name: SYNC_NAME, namespace: FLUX_NAMESPACE },
       spec: {
         interval: spec.kustomizationInterval ?? "10m0s",
-        path: path === "" ? "./" : `./${path}`,
+        path: kustomizationPath(spec.path),
         prune: true,
         sourceRef: { kind: "GitRepository", name: SYNC_NAME },
       },

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import { KubeObject } from "../flux/manifests";
-import { normaliseRepoPath } from "../validation";
+import { kustomizationPath } from "../validation";
 
 /** How tenants are isolated: per tenant by Capsule, or per namespace by Flux and RBAC alone. */
 export type TenancyMode = "capsule" | "namespace";
@@ -16,6 +16,19 @@ export const FLUX_TENANT_LABEL = "toolkit.fluxcd.io/tenant";
 
 /** Label Capsule uses to name a namespace's tenant. */
 export const CAPSULE_TENANT_LABEL = "capsule.clastix.io/tenant";
+
+/** `namespaceQuota` that lets a tenant create as many namespaces as it likes (capsule mode, explicit only). */
+export const UNLIMITED = "unlimited";
+
+/**
+ * The namespace quota a Capsule Tenant gets: the one asked for, none for
+ * {@link UNLIMITED}, and otherwise exactly the namespaces listed, so creating
+ * namespaces is a grant rather than a default.
+ */
+export function namespaceQuotaOf(quota: number | typeof UNLIMITED | undefined, listed: number): number | undefined {
+  if (quota === UNLIMITED) return undefined;
+  return quota ?? listed;
+}
 
 /** Capsule's API version for Tenant and CapsuleConfiguration. */
 export const CAPSULE_API = "capsule.clastix.io/v1beta2";
@@ -65,7 +78,6 @@ export interface TenantSource {
  */
 export function tenantSyncObjects(tenant: string, home: string, source: TenantSource): [KubeObject, KubeObject] {
   const names = tenantNames(tenant);
-  const path = normaliseRepoPath(source.path);
   return [
     {
       apiVersion: "source.toolkit.fluxcd.io/v1",
@@ -84,7 +96,7 @@ export function tenantSyncObjects(tenant: string, home: string, source: TenantSo
       metadata: { name: names.sync, namespace: home },
       spec: {
         interval: "5m0s",
-        path: path === "" ? "./" : `./${path}`,
+        path: kustomizationPath(source.path),
         prune: true,
         serviceAccountName: names.serviceAccount,
         sourceRef: { kind: "GitRepository", name: names.sync },
@@ -96,7 +108,8 @@ export function tenantSyncObjects(tenant: string, home: string, source: TenantSo
 /**
  * A Capsule Tenant owned by the tenant's reconciler ServiceAccount. Owners
  * get `admin` (never cluster-admin) and Capsule's namespace deleter role in
- * every namespace of the tenant; `namespaceQuota` caps how many it may have.
+ * every namespace of the tenant; `namespaceQuota` (from {@link namespaceQuotaOf})
+ * caps how many it may have, none when undefined.
  */
 export function capsuleTenantObject(tenant: string, home: string, namespaceQuota?: number): KubeObject {
   const spec: Record<string, unknown> = {

@@ -3,18 +3,21 @@ import * as pulumi from "@pulumi/pulumi";
 import { DeployKey, KeyAlgorithm } from "../deploy-key/deploy-key";
 import { sshRepoUrl } from "../flux/repo-files";
 import { GitHubWriteQueue } from "../github/write-queue";
+import { DEFAULT_SSH_HOST, DEFAULT_TENANT_PATH } from "../defaults";
 import { forceApply, kubeResource } from "../kube";
+import { assertValidArgs } from "../validation";
 import {
   CAPSULE_TENANT_LABEL,
   capsuleTenantObject,
   FLUX_TENANT_LABEL,
+  namespaceQuotaOf,
   reconcilerRoleBinding,
   serviceAccountUser,
   TenancyMode,
-  TENANCY_MODES,
   TenantNames,
   tenantNames,
   tenantSyncObjects,
+  UNLIMITED,
 } from "./render";
 import { tenantProblems } from "./validate";
 
@@ -34,8 +37,16 @@ export interface TenantArgs {
   readonly branch?: string;
   /** Path in the repository. Default `./`. */
   readonly path?: string;
-  /** Most namespaces the tenant may own (capsule mode). Default: unlimited. */
-  readonly namespaceQuota?: number;
+  /**
+   * Most namespaces the tenant may own (capsule mode): at least the namespaces
+   * listed, or `"unlimited"`. Default: exactly the namespaces listed, so a
+   * tenant creates namespaces of its own only when granted.
+   */
+  readonly namespaceQuota?: number | typeof UNLIMITED;
+  /** Namespaces the cluster keeps for its own add-ons, refused like `kube-*` and the platform's. Default none. */
+  readonly reservedNamespaces?: readonly string[];
+  /** The lockdown's default account (`FluxBootstrapArgs.defaultServiceAccount`); the tenant may not be named like it. Default `default`. */
+  readonly defaultServiceAccount?: string;
   /** Deploy key algorithm. Default `ecdsa-p384`. */
   readonly keyAlgorithm?: KeyAlgorithm;
   /** SSH host (and `:port`) of the Git server. Default `github.com`. */
@@ -77,12 +88,10 @@ export class Tenant extends pulumi.ComponentResource {
   public readonly deployKey: DeployKey;
 
   constructor(name: string, args: TenantArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("flux-capsule:index:Tenant", name, {}, opts);
     const tenant = args.tenantName ?? name;
-    const problems = TENANCY_MODES.includes(args.mode)
-      ? tenantProblems({ ...args, name: tenant }, args.mode)
-      : [`mode "${args.mode}" is not one of ${TENANCY_MODES.join(", ")}`];
-    if (problems.length > 0) throw new pulumi.ResourceError(`Tenant "${tenant}": ${problems.join("; ")}`, this);
+    // Checked before the component registers: bad arguments leave nothing in the engine.
+    assertValidArgs("Tenant", tenant, tenantProblems({ ...args, name: tenant }, args));
+    super("flux-capsule:index:Tenant", name, {}, opts);
 
     const names = tenantNames(tenant);
     const home = args.namespaces[0]!;
@@ -93,7 +102,7 @@ export class Tenant extends pulumi.ComponentResource {
     // and administrators (the Capsule component makes Pulumi's identity one)
     // and refuses namespaces that reference a Tenant any other way.
     const capsuleTenant = args.mode === "capsule"
-      ? kubeResource(`${name}-capsule-tenant`, capsuleTenantObject(tenant, home, args.namespaceQuota), { parent: this, dependsOn: after })
+      ? kubeResource(`${name}-capsule-tenant`, capsuleTenantObject(tenant, home, namespaceQuotaOf(args.namespaceQuota, args.namespaces.length)), { parent: this, dependsOn: after })
       : undefined;
     // The label's value goes through the Tenant's id: while a new Tenant is
     // only previewed its id is unknown, so its namespaces are not dry-run
@@ -156,9 +165,9 @@ export class Tenant extends pulumi.ComponentResource {
     );
 
     const [sourceObject, kustomizationObject] = tenantSyncObjects(tenant, home, {
-      url: sshRepoUrl(args.sshHost ?? "github.com", args.owner, args.repository),
+      url: sshRepoUrl(args.sshHost ?? DEFAULT_SSH_HOST, args.owner, args.repository),
       branch: args.branch ?? tenant,
-      path: args.path ?? "./",
+      path: args.path ?? DEFAULT_TENANT_PATH,
     });
     const source = kubeResource(`${name}-source`, sourceObject, { parent: this, dependsOn: [...after, namespaces.get(home)!, this.deployKey] });
     kubeResource(`${name}-sync`, kustomizationObject, { parent: this, dependsOn: [...after, source, ...access, ...(capsuleTenant ? [capsuleTenant] : [])] });

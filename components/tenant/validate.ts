@@ -1,75 +1,135 @@
-import { dns1123LabelProblem, repoPathProblem, RESERVED_NAMESPACES } from "../validation";
-import { TenancyMode, tenantNames } from "./render";
+import { DEFAULT_SERVICE_ACCOUNT } from "../defaults";
+import {
+  branchProblem,
+  dns1123LabelProblem,
+  FieldProblem,
+  githubOwnerProblem,
+  gitHostProblems,
+  Problems,
+  quote,
+  repoPathProblem,
+  repositoryNameProblem,
+  reservedNamespaceProblem,
+  RESERVED_ACCOUNTS,
+} from "../validation";
+import { TenancyMode, TENANCY_MODES, tenantNames, UNLIMITED } from "./render";
 
 /** The plain fields of a tenant that can be checked before anything is created. */
 export interface TenantShape {
   readonly name: string;
   readonly namespaces: readonly string[];
+  readonly owner?: string;
+  readonly repository?: string;
   readonly branch?: string;
   readonly path?: string;
-  readonly namespaceQuota?: number;
+  readonly namespaceQuota?: number | typeof UNLIMITED;
+  readonly sshHost?: string;
+  readonly knownHosts?: string;
+  readonly sharedRepository?: boolean;
+}
+
+/** What a tenant is checked against: the platform around it. */
+export interface TenantContext {
+  /** Tenancy mode. */
+  readonly mode: TenancyMode;
+  /** Namespaces the cluster keeps for its own add-ons, beyond `kube-*` and the platform's. */
+  readonly reservedNamespaces?: readonly string[];
+  /** The lockdown's default account; a tenant named like it would lend its rights to every object that names no account. */
+  readonly defaultServiceAccount?: string;
 }
 
 /**
- * Every problem with one tenant, each naming its field and how to fix it.
- * Cross-tenant checks (duplicates, shared namespaces) are {@link tenantSetProblems}.
+ * Every problem with one tenant, by field. Cross-tenant checks (duplicates,
+ * shared namespaces and repositories) are {@link tenantSetProblems}.
  */
-export function tenantProblems(t: TenantShape, mode: TenancyMode): string[] {
-  const problems: string[] = [];
-  const nameProblem = dns1123LabelProblem(t.name);
-  if (nameProblem) {
-    problems.push(`name ${nameProblem}`);
-  } else {
-    for (const [role, derived] of Object.entries(tenantNames(t.name))) {
-      const p = dns1123LabelProblem(derived);
-      if (p) {
-        problems.push(`name is too long for the ${role} name derived from it (${p}); use a shorter tenant name`);
-        break;
-      }
-    }
-  }
-  if (t.namespaces.length === 0) problems.push("namespaces must list at least one namespace (the first is the tenant's home)");
-  t.namespaces.forEach((ns, i) => {
-    const p = dns1123LabelProblem(ns);
-    if (p) problems.push(`namespaces[${i}] ${p}`);
-    else if (RESERVED_NAMESPACES.includes(ns)) {
-      problems.push(`namespaces[${i}] "${ns}" is reserved for the platform; give the tenant its own namespace`);
-    }
-  });
+export function tenantProblems(t: TenantShape, ctx: TenantContext): FieldProblem[] {
+  const p = new Problems();
+  if (!TENANCY_MODES.includes(ctx.mode)) p.add("mode", `${quote(ctx.mode)} is not one of ${TENANCY_MODES.join(", ")}`);
+  p.add("name", tenantNameProblem(t.name, ctx.defaultServiceAccount ?? DEFAULT_SERVICE_ACCOUNT));
+  if (t.namespaces.length === 0) p.add("namespaces", "must list at least one namespace (the first is the tenant's home)");
+  t.namespaces.forEach((ns, i) => p.add(`namespaces[${i}]`, dns1123LabelProblem(ns) ?? reservedNamespaceProblem(ns, ctx.reservedNamespaces)));
   const seen = new Set<string>();
   for (const ns of t.namespaces) {
-    if (seen.has(ns)) problems.push(`namespaces lists "${ns}" twice`);
+    if (seen.has(ns)) p.add("namespaces", `lists ${quote(ns)} twice`);
     seen.add(ns);
   }
-  if (t.branch !== undefined && t.branch.trim() === "") problems.push("branch must not be empty (omit it to use the tenant name)");
-  if (t.path !== undefined) {
-    const p = repoPathProblem(t.path);
-    if (p) problems.push(`path ${p}`);
-  }
-  if (t.namespaceQuota !== undefined) {
-    if (mode !== "capsule") problems.push("namespaceQuota needs tenancy \"capsule\"; remove it in namespace mode");
-    else if (!Number.isInteger(t.namespaceQuota) || t.namespaceQuota < t.namespaces.length) {
-      problems.push(`namespaceQuota ${t.namespaceQuota} must be a whole number of at least ${t.namespaces.length} (the namespaces listed)`);
-    }
-  }
-  return problems;
+  p.check("owner", t.owner, githubOwnerProblem)
+    .check("repository", t.repository, repositoryNameProblem)
+    .check("branch", t.branch, branchProblem)
+    .check("path", t.path, repoPathProblem)
+    .check("namespaceQuota", t.namespaceQuota, (q) => quotaProblem(q, t.namespaces.length, ctx.mode));
+  if (t.sshHost !== undefined || t.knownHosts !== undefined) p.list.push(...gitHostProblems(t.sshHost ?? "github.com", t.knownHosts));
+  return p.list;
 }
 
-/** Problems across tenants: duplicate names and namespaces claimed twice, keyed by tenant index. */
-export function tenantSetProblems(tenants: readonly TenantShape[]): { index: number; problem: string }[] {
+function tenantNameProblem(name: string, defaultServiceAccount: string): string | undefined {
+  const label = dns1123LabelProblem(name);
+  if (label) return label;
+  // The tenant name is its reconciler's account name.
+  if (RESERVED_ACCOUNTS.includes(name)) {
+    return `${quote(name)} is the name of a Kubernetes or Flux system account, and the tenant's reconciler would take it; choose another tenant name`;
+  }
+  if (name === defaultServiceAccount) {
+    return `${quote(name)} is the lockdown's default account (flux.defaultServiceAccount): every tenant object without serviceAccountName ` +
+      "would run with this tenant's rights; choose another tenant name";
+  }
+  for (const [role, derived] of Object.entries(tenantNames(name))) {
+    const p = dns1123LabelProblem(derived);
+    if (p) return `is too long for the ${role} name derived from it (${p}); use a shorter tenant name`;
+  }
+  return undefined;
+}
+
+function quotaProblem(quota: number | typeof UNLIMITED, listed: number, mode: TenancyMode): string | undefined {
+  if (mode !== "capsule") return "needs tenancy \"capsule\"; remove it in namespace mode";
+  if (quota === UNLIMITED) return undefined;
+  if (typeof quota !== "number" || !Number.isInteger(quota) || quota < listed) {
+    return `${JSON.stringify(quota)} must be a whole number of at least ${listed} (the namespaces listed), or "${UNLIMITED}"`;
+  }
+  return undefined;
+}
+
+/** A tenant as {@link tenantSetProblems} sees it: the repository resolved. */
+export interface TenantClaim {
+  readonly name: string;
+  readonly namespaces: readonly string[];
+  readonly repository: string;
+  readonly sharedRepository?: boolean;
+}
+
+/**
+ * Problems across the tenants of one platform, keyed by tenant index:
+ * duplicate names, namespaces claimed twice, and repositories shared with the
+ * platform or another tenant without `sharedRepository: true` (a deploy key
+ * reads every branch of its repository, so the tenant could read theirs).
+ */
+export function tenantSetProblems(tenants: readonly TenantClaim[], platformRepository?: string): { index: number; problem: string }[] {
   const problems: { index: number; problem: string }[] = [];
   const names = new Map<string, number>();
   const claims = new Map<string, string>();
+  const repoUsers = new Map<string, string[]>();
+  for (const t of tenants) repoUsers.set(t.repository, [...(repoUsers.get(t.repository) ?? []), t.name]);
   tenants.forEach((t, index) => {
     const first = names.get(t.name);
-    if (first !== undefined) problems.push({ index, problem: `name "${t.name}" is already used by tenants[${first}]; tenant names must be unique` });
+    if (first !== undefined) problems.push({ index, problem: `name ${quote(t.name)} is already used by tenants[${first}]; tenant names must be unique` });
     else names.set(t.name, index);
     for (const ns of new Set(t.namespaces)) {
       const owner = claims.get(ns);
       if (owner !== undefined && owner !== t.name) {
-        problems.push({ index, problem: `namespace "${ns}" is already claimed by tenant "${owner}"; each namespace belongs to one tenant` });
+        problems.push({ index, problem: `namespace ${quote(ns)} is already claimed by tenant "${owner}"; each namespace belongs to one tenant` });
       } else claims.set(ns, t.name);
+    }
+    if (t.sharedRepository) return;
+    const others = (repoUsers.get(t.repository) ?? []).filter((n) => n !== t.name);
+    if (t.repository === platformRepository) {
+      problems.push({ index, problem: sharedMessage(t.repository, "the platform repository; its deploy key could read every branch of it, the platform's included") });
+    } else if (others.length > 0) {
+      problems.push({ index, problem: sharedMessage(t.repository, `also the repository of tenant ${others.map((o) => `"${o}"`).join(", ")}; its deploy key could read every branch of it, theirs included`) });
     }
   });
   return problems;
+}
+
+function sharedMessage(repository: string, what: string): string {
+  return `repository ${quote(repository)} is ${what}. Give the tenant a repository of its own, or set sharedRepository: true to accept that`;
 }

@@ -8,6 +8,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
+import { KubeObject, VERSION_LABEL } from "../../components/flux/manifests";
+import { assertFluxRelease } from "../../components/flux/release";
 
 interface Obj { kind: string; metadata: { name: string } }
 
@@ -29,11 +31,17 @@ function main(): void {
   const objects = readDocs(fixture).map((o) => {
     if (o.kind !== "CustomResourceDefinition" || !real.has(o.metadata.name)) return o;
     replaced++;
-    // Keep the release's labels (they select components) on the real schema.
+    // Keep the release's labels (they select components, and the version
+    // label must match flux.version) on the real schema.
     const crd = structuredClone(real.get(o.metadata.name)!) as Obj & { metadata: Record<string, unknown> };
     crd.metadata = { name: o.metadata.name, labels: (o.metadata as Record<string, unknown>).labels };
     return crd;
   });
+  // The program refuses anything a Flux release would not install: fail here,
+  // naming this file, rather than in the middle of a lab run.
+  const version = (objects.find((o) => o.kind === "Namespace") as KubeObject | undefined)?.metadata.labels?.[VERSION_LABEL];
+  if (!version) throw new Error(`${fixture}: its Namespace has no ${VERSION_LABEL} label, which the lab's stack relies on`);
+  assertFluxRelease(objects as KubeObject[], { version, source: out });
   fs.writeFileSync(out, "# Lab install.yaml: test/fixtures/flux-install.yaml with the controllers' real CRDs.\n" +
     objects.map((o) => "---\n" + stringify(o, { lineWidth: 0 })).join(""));
   process.stderr.write(`[install-yaml] ${out}: ${objects.length} objects, ${real.size} real CRDs available, ${replaced} replaced\n`);

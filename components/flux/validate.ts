@@ -1,0 +1,57 @@
+import { KEY_ALGORITHMS } from "../deploy-key/deploy-key";
+import { DEFAULT_SSH_HOST } from "../defaults";
+import {
+  branchProblem,
+  CONTROL_CHARACTER,
+  defaultServiceAccountProblem,
+  FieldProblem,
+  fluxVersionProblem,
+  githubOwnerProblem,
+  gitHostProblems,
+  Problems,
+  quote,
+  registryProblem,
+  repoPathProblem,
+  repositoryNameProblem,
+} from "../validation";
+import { componentsProblem } from "./render";
+
+/** The plain fields of a Flux bootstrap that can be checked before anything is created. */
+export interface FluxBootstrapShape {
+  readonly version: string;
+  readonly owner: string;
+  readonly repository: string;
+  readonly branch?: string;
+  readonly path: string;
+  readonly componentsExtra?: readonly string[];
+  readonly keyAlgorithm?: string;
+  readonly defaultServiceAccount?: string;
+  readonly registry?: string;
+  readonly sshHost?: string;
+  readonly knownHosts?: string;
+  readonly deployKeyTitle?: string;
+  readonly manifestsSha256?: string;
+}
+
+/**
+ * Every problem with a Flux bootstrap's arguments, by field. The stack config
+ * and {@link FluxBootstrap} both run it, so both refuse the same values with
+ * the same words. `reconcilers` are the tenants' reconciler account names,
+ * which the lockdown's default account must not be.
+ */
+export function fluxBootstrapProblems(a: FluxBootstrapShape, reconcilers: readonly string[] = []): FieldProblem[] {
+  return new Problems()
+    .add("version", fluxVersionProblem(a.version))
+    .add("owner", githubOwnerProblem(a.owner))
+    .add("repository", repositoryNameProblem(a.repository))
+    .check("branch", a.branch, branchProblem)
+    .add("path", repoPathProblem(a.path))
+    .check("componentsExtra", a.componentsExtra, componentsProblem)
+    .check("keyAlgorithm", a.keyAlgorithm, (k) => KEY_ALGORITHMS.includes(k as never) ? undefined : `${quote(k)} is not one of ${KEY_ALGORITHMS.join(", ")}`)
+    .check("defaultServiceAccount", a.defaultServiceAccount, (sa) => defaultServiceAccountProblem(sa, reconcilers))
+    .check("registry", a.registry, registryProblem)
+    .check("deployKeyTitle", a.deployKeyTitle, (t) => CONTROL_CHARACTER.test(t) ? "must not contain control characters" : undefined)
+    .check("manifestsSha256", a.manifestsSha256, (h) => /^[0-9a-f]{64}$/.test(h)
+      ? undefined : `${quote(h)} is not a SHA-256 digest; give the 64 lower-case hex digits \`sha256sum install.yaml\` prints`)
+    .list.concat(gitHostProblems(a.sshHost ?? DEFAULT_SSH_HOST, a.knownHosts));
+}
