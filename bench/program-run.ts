@@ -32,7 +32,7 @@ async function main(): Promise<void> {
       manifests: path.join(__dirname, "..", "test", "fixtures", "flux-install.yaml"),
     }),
     "flux-capsule:tenancy": "capsule",
-    "flux-capsule:tenants": JSON.stringify(Array.from({ length: n }, (_, i) => ({ name: `tenant-${i}`, namespaces: [`tenant-${i}-apps`] }))),
+    "flux-capsule:tenants": JSON.stringify(Array.from({ length: n }, (_, i) => ({ name: `tenant-${i}`, namespaces: [`tenant-${i}-apps`], sharedRepository: true }))),
   });
   type Program = () => Promise<unknown>;
   const mod = (await import("../index")) as unknown as Program | { default: Program };

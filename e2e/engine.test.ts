@@ -16,7 +16,7 @@ const OWNER = "acme";
 const say = (line: string) => process.stdout.write(`      ${line}\n`);
 
 const TENANTS: TenantSpec[] = [
-  { name: "dev-team", namespaces: ["dev-team-apps", "dev-team-tools"] },
+  { name: "dev-team", namespaces: ["dev-team-apps", "dev-team-tools"], sharedRepository: true },
   { name: "ops-team", namespaces: ["ops-team-apps"], repository: "ops-fleet", branch: "main", path: "./clusters/lab" },
 ];
 
@@ -233,7 +233,7 @@ describe("engine e2e: namespace mode", function () {
   });
 
   it("5. adding a tenant and removing one touch only those tenants", async () => {
-    const added: TenantSpec = { name: "qa-team", namespaces: ["qa-team-apps"] };
+    const added: TenantSpec = { name: "qa-team", namespaces: ["qa-team-apps"], sharedRepository: true };
     await double.createBranch(OWNER, "fleet-infra", "qa-team");
     await lab.setTenants([...TENANTS, added]);
     const add = await lab.stack.preview({ diff: false });
@@ -275,7 +275,7 @@ describe("engine e2e: namespace mode", function () {
   });
 
   it("8a. GitHub answering 502: retried, or a clear failure that a rerun repairs", async () => {
-    const extra: TenantSpec = { name: "retry-team", namespaces: ["retry-team-apps"] };
+    const extra: TenantSpec = { name: "retry-team", namespaces: ["retry-team-apps"], sharedRepository: true };
     await double.createBranch(OWNER, "fleet-infra", "retry-team");
     await lab.setTenants([...TENANTS, extra]);
     const seen = double.requests.length;
@@ -302,7 +302,7 @@ describe("engine e2e: namespace mode", function () {
   });
 
   it("8b. pulumi up killed with SIGKILL midway: cancel, refresh and up converge without duplicate keys", async () => {
-    const extra: TenantSpec = { name: "kill-team", namespaces: ["kill-team-apps", "kill-team-tools"] };
+    const extra: TenantSpec = { name: "kill-team", namespaces: ["kill-team-apps", "kill-team-tools"], sharedRepository: true };
     await double.createBranch(OWNER, "fleet-infra", "kill-team");
     await lab.setTenants([...TENANTS, extra]);
     // Killed as the tenant's deploy key is being created: the worst moment, as GitHub may
@@ -324,7 +324,7 @@ describe("engine e2e: namespace mode", function () {
   });
 
   it("8c. the apiserver restarted mid-run: a rerun converges", async () => {
-    const extra: TenantSpec = { name: "restart-team", namespaces: ["restart-team-apps"] };
+    const extra: TenantSpec = { name: "restart-team", namespaces: ["restart-team-apps"], sharedRepository: true };
     await double.createBranch(OWNER, "fleet-infra", "restart-team");
     await lab.setTenants([...TENANTS, extra]);
     const running = lab.up().then(() => "succeeded", (e: Error) => `failed: ${e.message.split("\n").find((l) => /error/i.test(l))?.trim().slice(0, 140) ?? ""}`);

@@ -11,6 +11,8 @@ export interface TenantSpec {
   name: string;
   namespaces: string[];
   repository?: string;
+  /** Reconcile from a repository others use too (the platform's): the tenant's key reads all of it. */
+  sharedRepository?: boolean;
   branch?: string;
   path?: string;
   namespaceQuota?: number;

@@ -13,8 +13,8 @@ export type Mode = "capsule" | "namespace";
 export const DEV = { name: "dev-team", home: "dev-team-apps" };
 export const OPS = { name: "ops-team", home: "ops-team-apps" };
 export const tenantsFor = (mode: Mode): TenantSpec[] => [
-  { name: DEV.name, namespaces: [DEV.home], ...(mode === "capsule" ? { namespaceQuota: 2 } : {}) },
-  { name: OPS.name, namespaces: [OPS.home] },
+  { name: DEV.name, namespaces: [DEV.home], sharedRepository: true, ...(mode === "capsule" ? { namespaceQuota: 2 } : {}) },
+  { name: OPS.name, namespaces: [OPS.home], sharedRepository: true },
 ];
 export const sa = (ns: string, name: string) => `system:serviceaccount:${ns}:${name}`;
 
