@@ -1,4 +1,7 @@
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
 import { ConfigError, parseStackConfig, RawStackConfig } from "../components/config";
 import { baseConfig, stackError } from "./harness";
 
@@ -92,6 +95,17 @@ describe("stack config", () => {
     const message = problem((c) => { c.flux.version = "latest"; c.tenants[0]!.name = "X"; });
     assert.match(message, /^2 problems in the stack config:\n {2}- flux-capsule:flux\.version "latest"/);
     assert.match(message, /\n {2}- flux-capsule:tenants\[0\] "X": name "X" is not a DNS-1123 label/);
+  });
+});
+
+describe("the example stack (Pulumi.dev.yaml)", () => {
+  it("is a valid config", () => {
+    const { config } = parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> };
+    const c = parseStackConfig({
+      owner: config["github:owner"], flux: config["flux-capsule:flux"], tenancy: config["flux-capsule:tenancy"],
+      capsule: config["flux-capsule:capsule"], tenants: config["flux-capsule:tenants"],
+    });
+    assert.deepEqual(c.tenants.map((t) => `${t.name}: ${t.repository}@${t.branch}`), ["dev-team: dev-fleet@dev-team", "ops-team: ops-fleet@main"]);
   });
 });
 
