@@ -371,6 +371,27 @@ export function defaultServiceAccountProblem(account: string, reconcilers: reado
   return undefined;
 }
 
+const TOLERATION_FIELDS = ["key", "operator", "value", "effect", "tolerationSeconds"];
+
+/**
+ * Why `t` is not a Kubernetes toleration (`key`, `operator` Exists|Equal,
+ * `value`, `effect` NoSchedule|PreferNoSchedule|NoExecute, whole
+ * `tolerationSeconds`), or undefined. It lands in every controller's pod spec,
+ * so nothing else may ride along with it.
+ */
+export function tolerationProblem(t: Readonly<Record<string, unknown>>): string | undefined {
+  const unknown = Object.keys(t).filter((k) => !TOLERATION_FIELDS.includes(k));
+  if (unknown.length > 0) return `has unknown field${unknown.length > 1 ? "s" : ""} ${unknown.map(quote).join(", ")}; a toleration has ${TOLERATION_FIELDS.join(", ")}`;
+  const str = (k: string) => t[k] === undefined || (typeof t[k] === "string" && !CONTROL.test(t[k]));
+  if (!str("key") || !str("value")) return "key and value must be strings without control characters";
+  if (t.operator !== undefined && t.operator !== "Exists" && t.operator !== "Equal") return `operator ${JSON.stringify(t.operator)} is not Exists or Equal`;
+  if (t.effect !== undefined && !["NoSchedule", "PreferNoSchedule", "NoExecute"].includes(t.effect as string)) {
+    return `effect ${JSON.stringify(t.effect)} is not NoSchedule, PreferNoSchedule or NoExecute`;
+  }
+  if (t.tolerationSeconds !== undefined && !Number.isInteger(t.tolerationSeconds)) return "tolerationSeconds must be a whole number";
+  return undefined;
+}
+
 /** A problem with one field of a component's arguments or of the stack config. */
 export interface FieldProblem {
   /** The field, as the argument or config key names it (`branch`, `namespaces[1]`); empty when the problem names its own source. */

@@ -82,6 +82,8 @@ const cases: [string, (c: Config) => void, string][] = [
     "flux-capsule:flux.knownHosts line 1 has a key that is not valid base64 of a ssh-rsa public key"],
   ["empty knownHosts", (c) => { c.flux.knownHosts = "# nothing\n"; },
     "flux-capsule:flux.knownHosts holds no host keys; give the lines `ssh-keyscan <host>` prints, checked against the server's own record"],
+  ["a toleration carrying other pod fields", (c) => { c.flux.tolerations = [{ operator: "Exists", hostNetwork: true }]; },
+    "flux-capsule:flux.tolerations[0] has unknown field \"hostNetwork\"; a toleration has key, operator, value, effect, tolerationSeconds"],
   // registry and versions
   ["a registry with a scheme", (c) => { c.flux.registry = "https://registry.example.com/fluxcd"; },
     `flux-capsule:flux.registry "https://registry.example.com/fluxcd" ${REGISTRY_RULE}`],

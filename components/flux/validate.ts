@@ -13,6 +13,7 @@ import {
   registryProblem,
   repoPathProblem,
   repositoryNameProblem,
+  tolerationProblem,
 } from "../validation";
 import { componentsProblem } from "./render";
 
@@ -31,6 +32,7 @@ export interface FluxBootstrapShape {
   readonly knownHosts?: string;
   readonly deployKeyTitle?: string;
   readonly manifestsSha256?: string;
+  readonly tolerations?: readonly Readonly<Record<string, unknown>>[];
 }
 
 /**
@@ -40,7 +42,9 @@ export interface FluxBootstrapShape {
  * which the lockdown's default account must not be.
  */
 export function fluxBootstrapProblems(a: FluxBootstrapShape, reconcilers: readonly string[] = []): FieldProblem[] {
-  return new Problems()
+  const p = new Problems();
+  (a.tolerations ?? []).forEach((t, i) => p.add(`tolerations[${i}]`, tolerationProblem(t)));
+  return p
     .add("version", fluxVersionProblem(a.version))
     .add("owner", githubOwnerProblem(a.owner))
     .add("repository", repositoryNameProblem(a.repository))
