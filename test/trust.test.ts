@@ -1,6 +1,8 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { branchProblem, knownHostsProblems } from "../components/validation";
@@ -159,6 +161,51 @@ describe("trust boundary: hostile stack config", () => {
       assert.deepEqual(registered, []);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses manifests of another release than flux.version, registering nothing", async () => {
+    const c = baseConfig();
+    c.flux.version = "v2.8.0";
+    const { error, registered } = await stackRefusal(c);
+    assert.equal(error.message, `FluxBootstrap "flux": ${FIXTURE}: Namespace "flux-system" and 37 more objects are labelled app.kubernetes.io/version ` +
+      "\"v2.7.5\", but flux.version is \"v2.8.0\"; set flux.version to the manifests' release, or use the manifests of v2.8.0");
+    assert.deepEqual(registered, []);
+  });
+
+  it("refuses an oversized manifests file before reading it whole, registering nothing", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oversized-"));
+    try {
+      const file = path.join(dir, "install.yaml");
+      fs.writeFileSync(file, Buffer.alloc(17 * 1024 * 1024, "#"));
+      const c = baseConfig();
+      c.flux.manifests = file;
+      const { error, registered } = await stackRefusal(c);
+      assert.equal(error.message, `Flux manifests file ${file} is larger than 16 MiB; a Flux install.yaml is 1-3 MiB: check that flux.manifests names one`);
+      assert.deepEqual(registered, []);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses manifests whose URL redirects to plain http, without following it, registering nothing", async () => {
+    const seen: string[] = [];
+    const server = http.createServer((req, res) => {
+      seen.push(req.url ?? "");
+      res.writeHead(302, { location: "http://flux-mirror.example.com/install.yaml" }).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/install.yaml`;
+      const c = baseConfig();
+      c.flux.manifests = url;
+      const { error, registered } = await stackRefusal(c);
+      assert.equal(error.message, `cannot download Flux manifests from ${url}: it redirects to http://flux-mirror.example.com/install.yaml, and plain http ` +
+        "is allowed only to a loopback address (127.0.0.0/8, ::1, localhost); give an https URL that stays on https, or a local file");
+      assert.deepEqual(seen, ["/install.yaml"], "asked the loopback server once, and nothing else");
+      assert.deepEqual(registered, []);
+    } finally {
+      server.close();
     }
   });
 
