@@ -166,7 +166,9 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
     const p = dns1123LabelProblem(ns);
     if (p) problems.push(`${CONFIG_NAMESPACE}:reservedNamespaces[${i}] ${p}`);
   });
-  at(`${CONFIG_NAMESPACE}:capsule.`, capsuleProblems(c.capsule));
+  // The reconcilers are derived from tenants checked below; here they only keep administrators apart from them.
+  const tenantReconcilers = c.tenants.map((t) => `system:serviceaccount:${t.namespaces[0] ?? ""}:${t.name}`);
+  at(`${CONFIG_NAMESPACE}:capsule.`, capsuleProblems({ ...c.capsule, reconcilers: tenantReconcilers }).filter((p) => p.field !== "reconcilers"));
 
   const tenants = c.tenants.map((t, i) => {
     const prefix = `${CONFIG_NAMESPACE}:tenants[${i}] ${JSON.stringify(t.name)}: `;

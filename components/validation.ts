@@ -10,6 +10,7 @@
  * No rule echoes more than the value it was given.
  */
 import { createHmac } from "node:crypto";
+import { isIPv6 } from "node:net";
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_LABEL_MAX = 63;
@@ -45,9 +46,14 @@ export const FLUX_CONTROLLER_ACCOUNTS: readonly string[] = [
  */
 export const RESERVED_ACCOUNTS: readonly string[] = ["default", ...FLUX_CONTROLLER_ACCOUNTS, "capsule"];
 
-/** Control characters (C0, DEL, C1) never belong in a name, ref, path, title or host. */
+/**
+ * Control characters (C0, DEL, C1) and the Unicode line and paragraph
+ * separators never belong in a name, ref, path, title or host: Go's YAML
+ * reader (kustomize, Flux) breaks lines at U+0085, U+2028 and U+2029, which
+ * the committed files would carry unquoted.
+ */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const CONTROL = CONTROL_CHARACTER;
 
 /** A value as quoted in a message: JSON escapes make control characters visible and keep the message on one line. */
@@ -116,7 +122,7 @@ export function repositoryNameProblem(name: string): string | undefined {
 
 /**
  * Why `branch` is not a branch name git accepts, or undefined: the rules of
- * `git check-ref-format --branch` (no `..`, no component starting with `.` or
+ * `git check-ref-format --branch`, in printable ASCII only (no `..`, no component starting with `.` or
  * ending in `.lock`, no space, control character or `~^:?*[\`, no `@{`, no
  * empty component or trailing `/` or `.`, no leading `-`, not `HEAD`).
  */
@@ -132,6 +138,9 @@ function refNameFault(ref: string): string | undefined {
   if (Buffer.byteLength(ref) > 255) return "it is longer than 255 bytes";
   // eslint-disable-next-line no-control-regex -- git refuses exactly these bytes (C1 characters are valid UTF-8 to it)
   if (/[\u0000-\u001f\u007f]/.test(ref)) return "it contains a control character";
+  // Stricter than git, which takes any UTF-8: a look-alike (Cyrillic 'а',
+  // a zero-width space) would make an unprotected branch read as `main`.
+  if (/[^\x20-\x7e]/.test(ref)) return "it has a character outside printable ASCII (look-alikes of other branch names)";
   if (/[ ~^:?*[\\]/.test(ref)) return "it contains a space or one of ~ ^ : ? * [ \\";
   if (ref.includes("..")) return "it contains '..'";
   if (ref.includes("@{")) return "it contains '@{'";
@@ -193,16 +202,19 @@ export function parseSshHost(value: string): SshHost | undefined {
   const host = m[1]!;
   const port = m[2] === undefined ? undefined : Number(m[2]);
   if (port !== undefined && (port < 1 || port > 65535 || m[2]!.startsWith("0"))) return undefined;
-  const isIpv6 = host.startsWith("[") && host.slice(1, -1).includes(":");
-  if (!isIpv6 && !IPV4.test(host) && !HOSTNAME.test(host)) return undefined;
-  return { host: host.toLowerCase(), port };
+  if (host !== host.toLowerCase()) return undefined;
+  const isIpv6 = host.startsWith("[") && isIPv6(host.slice(1, -1));
+  // A numeric last label is not a name (`2130706433` is 127.0.0.1 in disguise).
+  const isName = HOSTNAME.test(host) && !/(^|\.)\d+$/.test(host);
+  if (!isIpv6 && !IPV4.test(host) && !isName) return undefined;
+  return { host, port };
 }
 
 /** Why `value` is not an SSH `host[:port]`, or undefined. */
 export function sshHostProblem(value: string): string | undefined {
   return parseSshHost(value)
     ? undefined
-    : `${quote(value)} is not an SSH host: give host[:port] only (e.g. github.example.com or 10.0.0.5:2222), no user, scheme or path`;
+    : `${quote(value)} is not an SSH host: give host[:port] only, in lower case (e.g. github.example.com or 10.0.0.5:2222), no user, scheme or path`;
 }
 
 /** Key types OpenSSH writes in known_hosts. */
@@ -221,9 +233,32 @@ function knownHostsName(h: SshHost): string {
   return h.port === undefined || h.port === 22 ? h.host : `[${h.host}]:${h.port}`;
 }
 
+/**
+ * OpenSSH's `*` and `?` patterns, case-insensitive, matched greedily with one
+ * backtrack point (linear in practice): a regular expression built from the
+ * pattern backtracks exponentially on `*a*a*a...`.
+ */
 function wildcardMatch(pattern: string, name: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${re}$`, "i").test(name);
+  const p = pattern.toLowerCase();
+  const s = name.toLowerCase();
+  let i = 0;
+  let j = 0;
+  let star = -1;
+  let mark = 0;
+  while (j < s.length) {
+    if (i < p.length && (p[i] === "?" || p[i] === s[j])) {
+      i++;
+      j++;
+    } else if (i < p.length && p[i] === "*") {
+      star = i++;
+      mark = j;
+    } else if (star >= 0) {
+      i = star + 1;
+      j = ++mark;
+    } else return false;
+  }
+  while (p[i] === "*") i++;
+  return i === p.length;
 }
 
 /** Whether one known_hosts host field (comma-separated patterns, `!` negation, or one `|1|` hash) names `name`. */
@@ -242,14 +277,35 @@ function hostFieldMatches(field: string, name: string): boolean {
   return matched;
 }
 
-/** The key type named inside an SSH public key blob (its first length-prefixed string), or undefined. */
+/** How many length-prefixed fields each key type's blob holds (type name included). */
+const KEY_BLOB_FIELDS: Readonly<Record<string, number>> = {
+  "ssh-ed25519": 2,
+  "ecdsa-sha2-nistp256": 3,
+  "ecdsa-sha2-nistp384": 3,
+  "ecdsa-sha2-nistp521": 3,
+  "ssh-rsa": 3,
+  "sk-ssh-ed25519@openssh.com": 3,
+  "sk-ecdsa-sha2-nistp256@openssh.com": 4,
+};
+
+/**
+ * The key type of an SSH public key blob when the blob is whole: its
+ * length-prefixed fields fill it exactly, as many as the type has (a
+ * truncated or padded key is refused). Undefined otherwise.
+ */
 function blobKeyType(base64: string): string | undefined {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) return undefined;
   const blob = Buffer.from(base64, "base64");
-  if (blob.length < 4) return undefined;
-  const n = blob.readUInt32BE(0);
-  if (n === 0 || n > 64 || blob.length < 4 + n) return undefined;
-  return blob.subarray(4, 4 + n).toString("latin1");
+  const fields: Buffer[] = [];
+  for (let at = 0; at < blob.length;) {
+    if (at + 4 > blob.length) return undefined;
+    const n = blob.readUInt32BE(at);
+    if (n === 0 || at + 4 + n > blob.length) return undefined;
+    fields.push(blob.subarray(at + 4, at + 4 + n));
+    at += 4 + n;
+  }
+  const type = fields[0]?.toString("latin1");
+  return type !== undefined && KEY_BLOB_FIELDS[type] === fields.length ? type : undefined;
 }
 
 /**
@@ -259,9 +315,9 @@ function blobKeyType(base64: string): string | undefined {
  * would refuse the server later while `pulumi up` succeeded. Problems name
  * line numbers, not the lines.
  */
-export function knownHostsProblems(text: string, sshHost: string): string[] {
+export function knownHostsProblems(text: string, sshHost?: string): string[] {
   const problems: string[] = [];
-  const host = parseSshHost(sshHost);
+  const host = sshHost === undefined ? undefined : parseSshHost(sshHost);
   const name = host ? knownHostsName(host) : undefined;
   let covered = false;
   let entries = 0;
@@ -413,6 +469,17 @@ export class Problems {
   /** Runs `rule` on `value` when the value is given. */
   check<T>(field: string, value: T | undefined, rule: (v: T) => string | undefined): this {
     return value === undefined ? this : this.add(field, rule(value));
+  }
+
+  /**
+   * Runs `rule` on a text value: it must be a plain string, known before
+   * anything is created (an Output would be checked only once resources
+   * exist, or not at all). Skipped when undefined and not `required`.
+   */
+  text(field: string, value: unknown, rule: (v: string) => string | undefined, required = false): this {
+    if (value === undefined) return required ? this.add(field, "is required") : this;
+    if (typeof value !== "string") return this.add(field, "must be a plain string, known before anything is created (not an Output or a promise)");
+    return this.add(field, rule(value));
   }
 }
 

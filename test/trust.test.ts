@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { branchProblem, knownHostsProblems } from "../components/validation";
 import { baseConfig, FIXTURE, runStack, stackRefusal } from "./harness";
-import { isSecretValue, reveal, useMocks } from "./mocks";
+import { isSecretValue, reveal, settle, useMocks } from "./mocks";
 
 // The trust boundary, tried as an attacker and a careless operator would:
 // each hostile value must be refused with its exact message, naming key,
@@ -22,7 +22,7 @@ const ECDSA = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyN
 const OWNER_RULE = "is not a GitHub user or organisation name (letters, digits and single hyphens, not at either end, at most 39 characters)";
 const REPO_RULE = "is not a GitHub repository name (letters, digits, '.', '-' and '_', at most 100 characters, not '.' or '..', " +
   "no '/' and no '.git' suffix); give the name alone, without the owner";
-const SSH_RULE = "is not an SSH host: give host[:port] only (e.g. github.example.com or 10.0.0.5:2222), no user, scheme or path";
+const SSH_RULE = "is not an SSH host: give host[:port] only, in lower case (e.g. github.example.com or 10.0.0.5:2222), no user, scheme or path";
 const REGISTRY_RULE = "is not an OCI repository prefix; give registry-host[:port]/path, e.g. registry.example.com/fluxcd, without scheme, tag or trailing '/'";
 
 const cases: [string, (c: Config) => void, string][] = [
@@ -47,6 +47,12 @@ const cases: [string, (c: Config) => void, string][] = [
     "flux-capsule:tenants[1] \"ops-team\": branch \"main@{1}\" is not a valid git branch name: it contains '@{'"],
   ["a branch ending in .lock", (c) => { c.flux.branch = "release/v1.lock"; },
     "flux-capsule:flux.branch \"release/v1.lock\" is not a valid git branch name: a path component ends with '.lock'"],
+  ["a branch that looks like main (Cyrillic a)", (c) => { c.flux.branch = "m\u0430in"; },
+    "flux-capsule:flux.branch \"mаin\" is not a valid git branch name: it has a character outside printable ASCII (look-alikes of other branch names)"],
+  ["a branch with a zero-width space", (c) => { c.tenants[1]!.branch = "ma\u200bin"; },
+    "flux-capsule:tenants[1] \"ops-team\": branch \"ma\u200bin\" is not a valid git branch name: it has a character outside printable ASCII (look-alikes of other branch names)"],
+  ["a path with a Unicode line separator (a line break to Go's YAML)", (c) => { c.flux.path = "clusters/dev\u2028  suspend:\u2028    true"; },
+    "flux-capsule:flux.path \"clusters/dev\u2028  suspend:\u2028    true\" contains a control character"],
   ["a branch with a newline", (c) => { c.flux.branch = "main\nevil: true"; },
     "flux-capsule:flux.branch \"main\\nevil: true\" is not a valid git branch name: it contains a control character"],
   ["an empty tenant branch", (c) => { c.tenants[1]!.branch = ""; }, "flux-capsule:tenants[1] \"ops-team\": branch must not be empty"],
@@ -67,6 +73,11 @@ const cases: [string, (c: Config) => void, string][] = [
   ["an sshHost with a path", (c) => { c.flux.sshHost = "git.example.com/evil"; }, `flux-capsule:flux.sshHost "git.example.com/evil" ${SSH_RULE}`],
   ["an sshHost with an ssh option", (c) => { c.flux.sshHost = "git.example.com -oProxyCommand=x"; },
     `flux-capsule:flux.sshHost "git.example.com -oProxyCommand=x" ${SSH_RULE}`],
+  ["an sshHost in another case (known_hosts matching is exact)", (c) => { c.flux.sshHost = "GitHub.com"; }, `flux-capsule:flux.sshHost "GitHub.com" ${SSH_RULE}`],
+  ["an sshHost that is a number", (c) => { c.flux.sshHost = "2130706433"; }, `flux-capsule:flux.sshHost "2130706433" ${SSH_RULE}`],
+  ["an sshHost that is an empty IPv6 address", (c) => { c.flux.sshHost = "[:]"; }, `flux-capsule:flux.sshHost "[:]" ${SSH_RULE}`],
+  ["a knownHosts key cut short", (c) => { c.flux.knownHosts = `github.com ssh-ed25519 ${Buffer.from("\u0000\u0000\u0000\u000bssh-ed25519").toString("base64")}\n`; },
+    "flux-capsule:flux.knownHosts line 1 has a key that is not valid base64 of a ssh-ed25519 public key"],
   ["an sshHost with a bad port", (c) => { c.flux.sshHost = "git.example.com:99999"; }, `flux-capsule:flux.sshHost "git.example.com:99999" ${SSH_RULE}`],
   ["a custom sshHost without knownHosts", (c) => { c.flux.sshHost = "git.example.com"; },
     "flux-capsule:flux.knownHosts is required with sshHost \"git.example.com\": GitHub's host keys would never verify it, so `pulumi up` " +
@@ -96,6 +107,11 @@ const cases: [string, (c: Config) => void, string][] = [
     "flux-capsule:capsule.version \"latest\" is not a semantic version; use the chart's version, e.g. 0.14.0"],
   ["a manifests digest that is not SHA-256", (c) => { c.flux.manifestsSha256 = "deadbeef"; },
     "flux-capsule:flux.manifestsSha256 \"deadbeef\" is not a SHA-256 digest; give the 64 lower-case hex digits `sha256sum install.yaml` prints"],
+  ["a Capsule administrator group holding every account", (c) => { c.capsule.administrators = [{ kind: "Group", name: "system:authenticated" }]; },
+    "flux-capsule:capsule.administrators[0].name \"system:authenticated\" names every account (of a namespace), and Capsule administrators can place " +
+    "namespaces in any tenant; name the identity Pulumi applies with"],
+  ["a tenant's reconciler as Capsule administrator", (c) => { c.capsule.administrators = [{ kind: "ServiceAccount", name: "system:serviceaccount:ops-team-apps:ops-team" }]; },
+    "flux-capsule:capsule.administrators[0].name \"system:serviceaccount:ops-team-apps:ops-team\" is a tenant's reconciler; a tenant must not administer other tenants"],
   // identities
   ["a tenant named default", (c) => { c.tenants[1]!.name = "default"; },
     "flux-capsule:tenants[1] \"default\": name \"default\" is the name of a Kubernetes or Flux system account, and the tenant's reconciler would take it; choose another tenant name"],
@@ -126,6 +142,9 @@ const cases: [string, (c: Config) => void, string][] = [
   ["a tenant without a repository", (c) => { delete (c.tenants[0] as Record<string, unknown>).sharedRepository; },
     "flux-capsule:tenants[0] \"dev-team\": repository is required: give the tenant a repository of its own (its deploy key reads every branch of the " +
     "repository it names), or set sharedRepository: true to reconcile from the platform repository \"fleet-infra\""],
+  ["a tenant on the platform repository spelt in another case", (c) => { c.tenants[1]!.repository = "Fleet-Infra"; },
+    "flux-capsule:tenants[1] \"ops-team\": repository \"Fleet-Infra\" is the platform repository; its deploy key could read every branch of it, " +
+    "the platform's included. Give the tenant a repository of its own, or set sharedRepository: true to accept that"],
   ["two tenants on one repository", (c) => { c.tenants[0]!.repository = "ops-fleet"; delete (c.tenants[0] as Record<string, unknown>).sharedRepository; },
     "2 problems in the stack config:\n" +
     "  - flux-capsule:tenants[0] \"dev-team\": repository \"ops-fleet\" is also the repository of tenant \"ops-team\"; its deploy key could read every branch of it, " +
@@ -273,6 +292,7 @@ describe("trust boundary: components used directly refuse the same values", () =
         "Flux would fail to fetch; give that host's keys (from ssh-keyscan, checked against the server's own record)");
       return true;
     });
+    await settle(mocks);
     assert.deepEqual(mocks.resources, []);
   });
 
@@ -287,6 +307,7 @@ describe("trust boundary: components used directly refuse the same values", () =
           "  - branch \"a..b\" is not a valid git branch name: it contains '..'");
         return true;
       });
+    await settle(mocks);
     assert.deepEqual(mocks.resources, []);
   });
 
@@ -307,6 +328,23 @@ describe("trust boundary: components used directly refuse the same values", () =
           "  - title must be non-empty text without control characters");
         return true;
       });
+    await settle(mocks);
+    assert.deepEqual(mocks.resources, []);
+  });
+
+  it("DeployKey: an Output where a checked string belongs, registering nothing", async () => {
+    const mocks = await useMocks();
+    const { DeployKey } = await import("../components");
+    const pulumi = await import("@pulumi/pulumi");
+    assert.throws(() => new DeployKey("k", {
+      repository: pulumi.output("../../orgs/acme/keys") as unknown as string, title: "t", secretNamespace: "ns", secretName: "git", knownHosts: "@cert-authority * junk",
+    }), (err: Error) => {
+      assert.equal(err.message, "DeployKey \"k\": 2 problems:\n" +
+        "  - repository must be a plain string, known before anything is created (not an Output or a promise)\n" +
+        "  - knownHosts line 1 is not \"hosts keytype base64-key\" (as ssh-keyscan prints it)");
+      return true;
+    });
+    await settle(mocks);
     assert.deepEqual(mocks.resources, []);
   });
 
@@ -315,6 +353,7 @@ describe("trust boundary: components used directly refuse the same values", () =
     const { Capsule } = await import("../components");
     assert.throws(() => new Capsule("c", { install: true, version: "0.14", reconcilers: [] }),
       /^ArgumentError: Capsule "c": version "0\.14" is not a semantic version; use the chart's version, e\.g\. 0\.14\.0$/);
+    await settle(mocks);
     assert.deepEqual(mocks.resources, []);
   });
 });
@@ -323,7 +362,7 @@ describe("trust boundary: rules checked against the real tools", () => {
   it("branch names: the same verdict as `git check-ref-format --branch`", function () {
     if (spawnSync("git", ["--version"]).status !== 0) this.skip();
     const names = [
-      "main", "feature/x", "release-1.2", "dev-team", "é", "x@y", "a$b", "a'b", "$(id)", "@", "a;b", "v1.0", "_x", "a+b",
+      "main", "feature/x", "release-1.2", "dev-team", "x@y", "a$b", "a'b", "$(id)", "@", "a;b", "v1.0", "_x", "a+b",
       "HEAD", "-x", "a b", "a..b", "a/.b", ".a", "a.lock", "a/b.lock", "a.lock/b", "a/", "/a", "a//b", "a@{b", "@{-1}", "a.",
       "a~1", "a^", "a:b", "a?", "a*", "a[b", "a\\b", "a\tb", "a\u007fb", "a\u0001", "refs/heads/x", "x/y/z", "x.y.z",
     ];
@@ -332,6 +371,16 @@ describe("trust boundary: rules checked against the real tools", () => {
       return gitSays !== (branchProblem(name) === undefined);
     });
     assert.deepEqual(mismatches, []);
+    // Stricter than git on purpose: git takes any UTF-8, look-alikes of `main` included.
+    for (const lookalike of ["é", "m\u0430in", "main\u00a0", "ma\u200bin"]) {
+      assert.equal(spawnSync("git", ["check-ref-format", "--branch", lookalike], { cwd: os.tmpdir() }).status, 0, `git takes ${JSON.stringify(lookalike)}`);
+      assert.match(branchProblem(lookalike) ?? "", /outside printable ASCII/);
+    }
+  });
+
+  it("known_hosts patterns cannot stall the check (no exponential backtracking)", () => {
+    const pattern = `${"*a".repeat(30)}!`;
+    assert.match(knownHostsProblems(`${pattern} ${ED25519}\n`, `${"a".repeat(60)}.example.com`)[0] ?? "", /has no key for/);
   });
 
   it("known_hosts coverage: the same verdict as `ssh-keygen -F`, hashed lines included", function () {

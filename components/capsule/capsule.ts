@@ -67,9 +67,21 @@ export function capsuleProblems(args: Pick<CapsuleArgs, "version" | "administrat
   }
   (args.administrators ?? []).forEach((a, i) => {
     if (!["User", "Group", "ServiceAccount"].includes(a.kind)) p.add(`administrators[${i}].kind`, `${quote(a.kind)} is not one of User, Group, ServiceAccount`);
-    if (a.name.trim() === "" || CONTROL_CHARACTER.test(a.name)) p.add(`administrators[${i}].name`, "must be a non-empty name without control characters");
+    p.text(`administrators[${i}].name`, a.name, (n) => administratorProblem(n, args.reconcilers ?? []), true);
   });
   return p.list;
+}
+
+/** Groups every account (or every caller) belongs to: as Capsule administrators they would let anyone place namespaces in any tenant. */
+const EVERYONE_GROUPS = ["system:authenticated", "system:unauthenticated", "system:serviceaccounts"];
+
+function administratorProblem(name: string, reconcilers: readonly string[]): string | undefined {
+  if (name.trim() === "" || CONTROL_CHARACTER.test(name)) return "must be a non-empty name without control characters";
+  if (EVERYONE_GROUPS.includes(name) || name.startsWith("system:serviceaccounts:")) {
+    return `${quote(name)} names every account (of a namespace), and Capsule administrators can place namespaces in any tenant; name the identity Pulumi applies with`;
+  }
+  if (reconcilers.includes(name)) return `${quote(name)} is a tenant's reconciler; a tenant must not administer other tenants`;
+  return undefined;
 }
 
 /** Default Capsule administrators: the cluster-admin group of client-certificate kubeconfigs. */

@@ -6,7 +6,7 @@ import { forceApply } from "../kube";
 import { GitHubWriteQueue } from "../github/write-queue";
 import { GITHUB_KNOWN_HOSTS } from "./known-hosts";
 import { DEFAULT_KEY_ALGORITHM } from "../defaults";
-import { assertValidArgs, CONTROL_CHARACTER, dns1123LabelProblem, Problems, quote, repositoryNameProblem } from "../validation";
+import { assertValidArgs, CONTROL_CHARACTER, dns1123LabelProblem, knownHostsProblems, Problems, quote, repositoryNameProblem } from "../validation";
 
 /** Key algorithms Flux can use for SSH: ECDSA P-384 (Flux's default) or ED25519. */
 export type KeyAlgorithm = "ecdsa-p384" | "ed25519";
@@ -16,18 +16,18 @@ export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = ["ecdsa-p384", "ed25519"]
 
 /** Arguments of {@link DeployKey}. */
 export interface DeployKeyArgs {
-  /** Repository (name, under the GitHub provider's owner) the key gives read access to. */
-  readonly repository: pulumi.Input<string>;
-  /** Deploy key title; GitHub requires it to be unique per repository. */
-  readonly title: pulumi.Input<string>;
+  /** Repository (name, under the GitHub provider's owner) the key gives read access to; a plain string, checked before anything exists. */
+  readonly repository: string;
+  /** Deploy key title; GitHub requires it to be unique per repository. A plain string. */
+  readonly title: string;
   /** Key algorithm. Default `ecdsa-p384`. */
   readonly algorithm?: KeyAlgorithm;
   /** Namespace of the Secret holding the key. Pass the namespace's output so the Secret waits for it. */
   readonly secretNamespace: pulumi.Input<string>;
   /** Name of the Secret holding the key; a DNS-1123 label. */
   readonly secretName: string;
-  /** `known_hosts` lines for the Git host. Default: GitHub's published host keys. */
-  readonly knownHosts?: pulumi.Input<string>;
+  /** `known_hosts` lines for the Git host (a plain string, parsed line by line). Default: GitHub's published host keys. */
+  readonly knownHosts?: string;
   /**
    * Queue the key's registration joins, after the stack's other GitHub writes
    * ({@link GitHubWriteQueue}). Default: registered as soon as the key exists.
@@ -55,15 +55,15 @@ export class DeployKey extends pulumi.ComponentResource {
   public readonly secretName: pulumi.Output<string>;
 
   constructor(name: string, args: DeployKeyArgs, opts?: pulumi.ComponentResourceOptions) {
-    // Plain values are checked before the component registers; values only
-    // known later (outputs) come from components that checked them.
+    // Checked before the component registers, so every value must be known
+    // now: an Output would reach GitHub unchecked.
     const algorithm = args.algorithm ?? DEFAULT_KEY_ALGORITHM;
     assertValidArgs("DeployKey", name, new Problems()
-      .add("secretName", dns1123LabelProblem(args.secretName))
+      .text("secretName", args.secretName, dns1123LabelProblem, true)
       .add("algorithm", KEY_ALGORITHMS.includes(algorithm) ? undefined : `${quote(algorithm)} is not one of ${KEY_ALGORITHMS.join(", ")}`)
-      .check("repository", typeof args.repository === "string" ? args.repository : undefined, repositoryNameProblem)
-      .check("title", typeof args.title === "string" ? args.title : undefined,
-        (t) => t.trim() === "" || CONTROL_CHARACTER.test(t) ? "must be non-empty text without control characters" : undefined)
+      .text("repository", args.repository, repositoryNameProblem, true)
+      .text("title", args.title, (t) => t.trim() === "" || CONTROL_CHARACTER.test(t) ? "must be non-empty text without control characters" : undefined, true)
+      .text("knownHosts", args.knownHosts, (k) => knownHostsProblems(k).join("; ") || undefined)
       .list);
     super("flux-capsule:index:DeployKey", name, {}, opts);
 

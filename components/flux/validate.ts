@@ -45,17 +45,20 @@ export function fluxBootstrapProblems(a: FluxBootstrapShape, reconcilers: readon
   const p = new Problems();
   (a.tolerations ?? []).forEach((t, i) => p.add(`tolerations[${i}]`, tolerationProblem(t)));
   return p
-    .add("version", fluxVersionProblem(a.version))
-    .add("owner", githubOwnerProblem(a.owner))
-    .add("repository", repositoryNameProblem(a.repository))
-    .check("branch", a.branch, branchProblem)
-    .add("path", repoPathProblem(a.path))
+    .text("version", a.version, fluxVersionProblem, true)
+    .text("owner", a.owner, githubOwnerProblem, true)
+    .text("repository", a.repository, repositoryNameProblem, true)
+    .text("branch", a.branch, branchProblem)
+    .text("path", a.path, repoPathProblem, true)
     .check("componentsExtra", a.componentsExtra, componentsProblem)
     .check("keyAlgorithm", a.keyAlgorithm, (k) => KEY_ALGORITHMS.includes(k as never) ? undefined : `${quote(k)} is not one of ${KEY_ALGORITHMS.join(", ")}`)
-    .check("defaultServiceAccount", a.defaultServiceAccount, (sa) => defaultServiceAccountProblem(sa, reconcilers))
-    .check("registry", a.registry, registryProblem)
-    .check("deployKeyTitle", a.deployKeyTitle, (t) => CONTROL_CHARACTER.test(t) ? "must not contain control characters" : undefined)
-    .check("manifestsSha256", a.manifestsSha256, (h) => /^[0-9a-f]{64}$/.test(h)
+    .text("defaultServiceAccount", a.defaultServiceAccount, (sa) => defaultServiceAccountProblem(sa, reconcilers))
+    .text("registry", a.registry, registryProblem)
+    .text("deployKeyTitle", a.deployKeyTitle, (t) => CONTROL_CHARACTER.test(t) ? "must not contain control characters" : undefined)
+    .text("manifestsSha256", a.manifestsSha256, (h) => /^[0-9a-f]{64}$/.test(h)
       ? undefined : `${quote(h)} is not a SHA-256 digest; give the 64 lower-case hex digits \`sha256sum install.yaml\` prints`)
-    .list.concat(gitHostProblems(a.sshHost ?? DEFAULT_SSH_HOST, a.knownHosts));
+    .text("sshHost", a.sshHost, () => undefined)
+    .text("knownHosts", a.knownHosts, () => undefined)
+    .list.concat(typeof (a.sshHost ?? "") === "string" && typeof (a.knownHosts ?? "") === "string"
+      ? gitHostProblems(a.sshHost ?? DEFAULT_SSH_HOST, a.knownHosts) : []);
 }

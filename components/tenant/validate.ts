@@ -1,4 +1,4 @@
-import { DEFAULT_SERVICE_ACCOUNT } from "../defaults";
+import { DEFAULT_SERVICE_ACCOUNT, DEFAULT_SSH_HOST } from "../defaults";
 import {
   branchProblem,
   dns1123LabelProblem,
@@ -53,12 +53,16 @@ export function tenantProblems(t: TenantShape, ctx: TenantContext): FieldProblem
     if (seen.has(ns)) p.add("namespaces", `lists ${quote(ns)} twice`);
     seen.add(ns);
   }
-  p.check("owner", t.owner, githubOwnerProblem)
-    .check("repository", t.repository, repositoryNameProblem)
-    .check("branch", t.branch, branchProblem)
-    .check("path", t.path, repoPathProblem)
+  p.text("owner", t.owner, githubOwnerProblem)
+    .text("repository", t.repository, repositoryNameProblem)
+    .text("branch", t.branch, branchProblem)
+    .text("path", t.path, repoPathProblem)
     .check("namespaceQuota", t.namespaceQuota, (q) => quotaProblem(q, t.namespaces.length, ctx.mode));
-  if (t.sshHost !== undefined || t.knownHosts !== undefined) p.list.push(...gitHostProblems(t.sshHost ?? "github.com", t.knownHosts));
+  p.text("sshHost", t.sshHost, () => undefined).text("knownHosts", t.knownHosts, () => undefined);
+  const hostsGiven = t.sshHost !== undefined || t.knownHosts !== undefined;
+  if (hostsGiven && typeof (t.sshHost ?? "") === "string" && typeof (t.knownHosts ?? "") === "string") {
+    p.list.push(...gitHostProblems(t.sshHost ?? DEFAULT_SSH_HOST, t.knownHosts));
+  }
   return p.list;
 }
 
@@ -107,8 +111,10 @@ export function tenantSetProblems(tenants: readonly TenantClaim[], platformRepos
   const problems: { index: number; problem: string }[] = [];
   const names = new Map<string, number>();
   const claims = new Map<string, string>();
+  // GitHub repository names are case-insensitive: Fleet-Infra is fleet-infra.
+  const repoKey = (r: string) => r.toLowerCase();
   const repoUsers = new Map<string, string[]>();
-  for (const t of tenants) repoUsers.set(t.repository, [...(repoUsers.get(t.repository) ?? []), t.name]);
+  for (const t of tenants) repoUsers.set(repoKey(t.repository), [...(repoUsers.get(repoKey(t.repository)) ?? []), t.name]);
   tenants.forEach((t, index) => {
     const first = names.get(t.name);
     if (first !== undefined) problems.push({ index, problem: `name ${quote(t.name)} is already used by tenants[${first}]; tenant names must be unique` });
@@ -120,8 +126,8 @@ export function tenantSetProblems(tenants: readonly TenantClaim[], platformRepos
       } else claims.set(ns, t.name);
     }
     if (t.sharedRepository) return;
-    const others = (repoUsers.get(t.repository) ?? []).filter((n) => n !== t.name);
-    if (t.repository === platformRepository) {
+    const others = (repoUsers.get(repoKey(t.repository)) ?? []).filter((n) => n !== t.name);
+    if (platformRepository !== undefined && repoKey(t.repository) === repoKey(platformRepository)) {
       problems.push({ index, problem: sharedMessage(t.repository, "the platform repository; its deploy key could read every branch of it, the platform's included") });
     } else if (others.length > 0) {
       problems.push({ index, problem: sharedMessage(t.repository, `also the repository of tenant ${others.map((o) => `"${o}"`).join(", ")}; its deploy key could read every branch of it, theirs included`) });
