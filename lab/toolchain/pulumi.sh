@@ -567,6 +567,24 @@ langhost_key() {
   printf '%s' "$key"
 }
 
+# ---- policy analyzer --------------------------------------------------------
+# The engine runs a Node.js policy pack (`--policy-pack policy`) through the
+# analyzer plugin `pulumi-analyzer-policy`, a script in the CLI's release
+# archive that this build does not download: our copy (beside this script)
+# goes next to `pulumi`, where the engine finds bundled plugins. Copied on
+# every run (a no-op when unchanged), so an edit reaches the cache.
+install_analyzer_policy() {
+  local dir=$1 src="$HERE/pulumi-analyzer-policy"
+  if ! cmp -s "$src" "$dir/pulumi-analyzer-policy"; then
+    cp "$src" "$dir/.pulumi-analyzer-policy.tmp"
+    chmod 755 "$dir/.pulumi-analyzer-policy.tmp"
+    mv -f "$dir/.pulumi-analyzer-policy.tmp" "$dir/pulumi-analyzer-policy"
+    log "pulumi-analyzer-policy: installed"
+  else
+    log "pulumi-analyzer-policy: cached"
+  fi
+}
+
 # ---- Kubernetes provider --------------------------------------------------
 K8S_KEY="$K8S_PLUGIN_VERSION-$(key_of "$K8S_MODULE_VERSION" "$K8S_SDK_VERSION" "$K8S_PULUMI_VERSION" "$CLIPBOARD_FORK")"
 
@@ -865,6 +883,7 @@ main() {
     log "pulumi-language-nodejs: building"
     timed "pulumi-language-nodejs" build_langhost "$cli_dir" "$stamp"
   fi
+  install_analyzer_policy "$cli_dir"
 
   if have_tool pulumi-resource-kubernetes "$K8S_KEY"; then
     log "pulumi-resource-kubernetes $K8S_KEY: cached"
