@@ -116,6 +116,13 @@ describe("GitHub workflows", function () {
     assert.equal(step(up).with!.command, "up");
   });
 
+  it("preview runs the policy pack (README \"Policy pack\")", () => {
+    const preview = load("preview.yml");
+    const pulumi = Object.values(preview.jobs)[0]!.steps.find((s) => s.uses?.startsWith("pulumi/actions@"))!;
+    assert.equal(pulumi.with!.policyPacks, "policy");
+    assert.ok(fs.existsSync(path.join(root, "policy", "PulumiPolicy.yaml")));
+  });
+
   it("loads the program without a second type check only after npm test has type-checked it", () => {
     for (const file of ["preview.yml", "up.yml"]) {
       const steps = Object.values(load(file).jobs)[0]!.steps;
