@@ -331,14 +331,17 @@ describe("policy pack: CrossGuard policies", () => {
   }
 });
 
-describe("policy pack: through the analyzer plugin (lab/toolchain/pulumi-analyzer-policy) and the SDK's gRPC server", function () {
+describe("policy pack: served by the SDK's policy pack host, as the language host starts it", function () {
   this.timeout(120_000);
   let pack: ChildProcess | undefined;
   let client: AnalyzerClient | undefined;
 
   before(async () => {
-    // As the engine starts it: in the pack's directory, with the engine's address and the pack's path.
-    pack = spawn(path.join(root, "lab/toolchain/pulumi-analyzer-policy"), ["127.0.0.1:1", "."], { cwd: path.join(root, "policy"), stdio: ["ignore", "pipe", "pipe"] });
+    // As the toolchain's language host starts it (RunPlugin, lab/toolchain/pulumi.sh): @pulumi/pulumi's
+    // policy pack host, in the pack's directory, the engine's address first and the directory last.
+    const dir = path.join(root, "policy");
+    const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [dir] });
+    pack = spawn(process.execPath, [runner, "127.0.0.1:1", dir], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     pack.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
     const port = await new Promise<number>((resolve, reject) => {

@@ -16,6 +16,9 @@
 #   so a small language host of our own (below) is built against sdk/v3 at the
 #   same version. It goes next to `pulumi`, where the engine looks for bundled
 #   language hosts, so the engine doesn't warn that it came from $PATH.
+#   It also runs Node.js policy packs (`--policy-pack policy`): the engine
+#   starts them through the language host's RunPlugin when one is installed,
+#   instead of the `pulumi-analyzer-policy` script of the upstream archive.
 # - pulumi-resource-kubernetes: the proxy serves one pseudo-version of
 #   pulumi-kubernetes/provider/v4; its main package is copied into the wrapper
 #   to add the generated files that it embeds and the module zip lacks.
@@ -176,8 +179,12 @@ import (
 	"strconv"
 	"strings"
 
+	sdk "github.com/pulumi/pulumi/sdk/v3"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
@@ -429,6 +436,80 @@ func (h *host) InstallDependencies(_ *pulumirpc.InstallDependenciesRequest, _ gr
 	return nil
 }
 
+// RunPlugin starts a plugin written for Node.js. The engine (3.248) runs
+// Node.js policy packs (`--policy-pack`) this way, kind "analyzer", whenever
+// a nodejs language host is installed; nothing else is run as a plugin here.
+//
+// The pack is served by @pulumi/pulumi's policy pack host (cmd/run-policy-pack,
+// resolved from the pack's directory upward), started in the pack's directory
+// with the engine's arguments and the directory last. The engine sends the
+// stack's configuration only over the analyzer protocol, so the SDK's policy
+// proxy answers first (its port is what the engine reads), receives it, and
+// then forwards every call to the pack once that prints its own port.
+func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
+	if req.GetKind() != "analyzer" {
+		return status.Errorf(codes.Unimplemented, "pulumi-language-nodejs (flux-capsule) runs only policy packs as plugins, not %q", req.GetKind())
+	}
+	ctx := server.Context()
+	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+
+	dir := programDir(req.GetInfo(), req.GetPwd())
+	runner, ok := findUp(dir, filepath.Join("node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack"))
+	if !ok {
+		return fmt.Errorf("could not find node_modules/@pulumi/pulumi/cmd/run-policy-pack from the policy pack %s: install its npm packages first", dir)
+	}
+	node, err := nodeBinary()
+	if err != nil {
+		return errors.New("node not found on PATH")
+	}
+
+	proxy, packStdout, err := sdk.NewPolicyProxy(ctx, stdout)
+	if err != nil {
+		return fmt.Errorf("policy pack proxy: %w", err)
+	}
+	stack, err := proxy.AwaitConfiguration(ctx)
+	if err != nil {
+		return fmt.Errorf("policy pack stack configuration: %w", err)
+	}
+	env := append(os.Environ(), req.GetEnv()...)
+	if stack != nil {
+		set := func(k, v string) {
+			if v != "" {
+				env = append(env, k+"="+v)
+			}
+		}
+		set("PULUMI_NODEJS_ORGANIZATION", stack.GetOrganization())
+		set("PULUMI_NODEJS_PROJECT", stack.GetProject())
+		set("PULUMI_NODEJS_STACK", stack.GetStack())
+		set("PULUMI_NODEJS_DRY_RUN", strconv.FormatBool(stack.GetDryRun()))
+		if cfg := stack.GetConfig(); cfg != nil {
+			text, err := json.Marshal(cfg)
+			if err != nil {
+				return err
+			}
+			set("PULUMI_CONFIG", string(text))
+		}
+	}
+
+	args := append([]string{runner}, req.GetArgs()...)
+	cmd := exec.CommandContext(ctx, node, append(args, dir)...)
+	cmd.Dir = dir
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = packStdout, stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("could not start the policy pack: %w", err)
+	}
+	// Attach waits for the pack to exit (it owns cmd.Wait).
+	if err := proxy.Attach(ctx, cmd); err != nil {
+		return fmt.Errorf("policy pack %s: %w", dir, err)
+	}
+	return closer.Close()
+}
+
 func asBool(v any, def bool) bool {
 	switch t := v.(type) {
 	case bool:
@@ -565,24 +646,6 @@ langhost_key() {
   key=$(cat "$tmp/main.go" "$tmp/go.mod" | sha256sum | cut -c1-10)
   rm -rf "$tmp"
   printf '%s' "$key"
-}
-
-# ---- policy analyzer --------------------------------------------------------
-# The engine runs a Node.js policy pack (`--policy-pack policy`) through the
-# analyzer plugin `pulumi-analyzer-policy`, a script in the CLI's release
-# archive that this build does not download: our copy (beside this script)
-# goes next to `pulumi`, where the engine finds bundled plugins. Copied on
-# every run (a no-op when unchanged), so an edit reaches the cache.
-install_analyzer_policy() {
-  local dir=$1 src="$HERE/pulumi-analyzer-policy"
-  if ! cmp -s "$src" "$dir/pulumi-analyzer-policy"; then
-    cp "$src" "$dir/.pulumi-analyzer-policy.tmp"
-    chmod 755 "$dir/.pulumi-analyzer-policy.tmp"
-    mv -f "$dir/.pulumi-analyzer-policy.tmp" "$dir/pulumi-analyzer-policy"
-    log "pulumi-analyzer-policy: installed"
-  else
-    log "pulumi-analyzer-policy: cached"
-  fi
 }
 
 # ---- Kubernetes provider --------------------------------------------------
@@ -883,7 +946,6 @@ main() {
     log "pulumi-language-nodejs: building"
     timed "pulumi-language-nodejs" build_langhost "$cli_dir" "$stamp"
   fi
-  install_analyzer_policy "$cli_dir"
 
   if have_tool pulumi-resource-kubernetes "$K8S_KEY"; then
     log "pulumi-resource-kubernetes $K8S_KEY: cached"
