@@ -22,17 +22,22 @@ function buildToolchain(): string {
   return match[1]!;
 }
 
+/** Puts the pinned toolchain first on this process's PATH, building what is missing; needs no cluster. */
+export function useToolchain(): void {
+  if (toolDirs === undefined) {
+    // FLUX_CAPSULE_TOOL_PATH: directories of tools built some other way (toolchain work).
+    toolDirs = process.env.FLUX_CAPSULE_TOOL_PATH ?? buildToolchain();
+    process.env.PATH = `${toolDirs}:${process.env.PATH ?? ""}`;
+  }
+}
+
 /**
  * Puts the pinned toolchain (pulumi, providers, kubectl, ...) first on this
  * process's PATH, building what is missing (a no-op when cached), and points
  * KUBECONFIG at the lab. Fails with the command to run when the lab is down.
  */
 export function useLab(): void {
-  if (toolDirs === undefined) {
-    // FLUX_CAPSULE_TOOL_PATH: directories of tools built some other way (toolchain work).
-    toolDirs = process.env.FLUX_CAPSULE_TOOL_PATH ?? buildToolchain();
-    process.env.PATH = `${toolDirs}:${process.env.PATH ?? ""}`;
-  }
+  useToolchain();
   if (!fs.existsSync(KUBECONFIG)) throw new Error(`no lab at ${LAB_DIR}: start it with \`npm run lab:up\``);
   process.env.KUBECONFIG = KUBECONFIG;
   const ready = kubectl(["get", "--raw", "/readyz"]);
