@@ -321,19 +321,21 @@ export function holdsPrivateKey(props: Record<string, unknown>): boolean {
  * {@link stackSecretProblems} also checks that namespace is that tenant's.
  */
 export function secretProblems(r: ResourceInput, config: SecretConfig = DEFAULT_SECRET_CONFIG): string[] {
-  if (r.type !== TYPES.secret || !holdsPrivateKey(r.props)) return [];
+  if (r.type !== TYPES.secret) return [];
+  // Where first, contents last: a key Secret's contents are unknown during
+  // preview, and one that sits where keys belong needs no look at them.
   const meta = obj(r.props.metadata);
   const ns = str(meta.namespace) ?? "";
   const name = str(meta.name);
   if (ns === config.fluxNamespace || config.allowedNamespaces.includes(ns)) return [];
   const where = `Secret ${ns || "(no namespace)"}/${name ?? "(auto-named)"}`;
+  let problem: string | undefined;
   if (ns === "" || ns === "default" || isPlatformNamespace(ns, DEFAULT_PLATFORM_NAMESPACES)) {
-    return [`${where} holds a private key outside the Flux namespace and any tenant's: keep deploy keys in ${q(config.fluxNamespace)} or a tenant's home namespace`];
+    problem = `${where} holds a private key outside the Flux namespace and any tenant's: keep deploy keys in ${q(config.fluxNamespace)} or a tenant's home namespace`;
+  } else if (name === undefined || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?-deploy-key$/.test(name)) {
+    problem = `${where} holds a private key in namespace ${q(ns)} under another name than "<tenant>-deploy-key": a tenant's key lives only in its home, as <tenant>-deploy-key`;
   }
-  if (name === undefined || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?-deploy-key$/.test(name)) {
-    return [`${where} holds a private key in namespace ${q(ns)} under another name than "<tenant>-deploy-key": a tenant's key lives only in its home, as <tenant>-deploy-key`];
-  }
-  return [];
+  return problem !== undefined && holdsPrivateKey(r.props) ? [problem] : [];
 }
 
 /**
@@ -344,7 +346,7 @@ export function stackSecretProblems(resources: readonly StackResource[], config:
   const labels = namespaceLabels(resources);
   const problems: StackProblem[] = [];
   for (const r of resources) {
-    if (r.type !== TYPES.secret || !holdsPrivateKey(r.props)) continue;
+    if (r.type !== TYPES.secret) continue;
     const meta = obj(r.props.metadata);
     const ns = str(meta.namespace) ?? "";
     const name = str(meta.name) ?? "";
@@ -353,7 +355,8 @@ export function stackSecretProblems(resources: readonly StackResource[], config:
     if (nsLabels === undefined) continue;
     const tenant = name.slice(0, -"-deploy-key".length);
     const owners = TENANT_LABELS.map((l) => nsLabels[l]).filter((v) => v !== undefined);
-    if (!owners.includes(tenant)) {
+    // Contents last, as in secretProblems: unknown during preview.
+    if (!owners.includes(tenant) && holdsPrivateKey(r.props)) {
       problems.push({ urn: r.urn, message: `Secret ${ns}/${name} holds tenant ${q(tenant)}'s private key, but namespace ${q(ns)} is ${owners.length ? `tenant ${q(owners[0])}'s` : "no tenant's (no tenant label)"}: a tenant's key lives only in its own home` });
     }
   }

@@ -226,6 +226,16 @@ describe("policy pack: rules (pure functions)", () => {
       ]);
       assert.equal(secretProblems({ type: TYPES.secret, props: { metadata: { name: "s", namespace: "dev" }, type: "kubernetes.io/ssh-auth", data: {} } }).length, 1);
     });
+    it("reads a Secret's contents only where a key would be misplaced (they are unknown during preview)", () => {
+      const unknownContents = (namespace: string, name: string) => ({
+        type: TYPES.secret,
+        props: Object.defineProperty({ metadata: { name, namespace } }, "stringData", { enumerable: true, get: () => { throw new Error("unknown during preview"); } }) as Record<string, unknown>,
+      });
+      assert.deepEqual(secretProblems(unknownContents("flux-system", "flux-system")), []);
+      assert.deepEqual(secretProblems(unknownContents("dev-apps", "dev-deploy-key")), []);
+      assert.deepEqual(stackSecretProblems([ns("dev-apps", { "capsule.clastix.io/tenant": "dev" }), { ...unknownContents("dev-apps", "dev-deploy-key"), urn: "urn:s" }]), []);
+      assert.throws(() => secretProblems(unknownContents("default", "k")), /unknown during preview/);
+    });
     it("allows further namespaces from config", () => {
       assert.deepEqual(secretProblems(keySecret("vault", "k"), { fluxNamespace: "flux-system", allowedNamespaces: ["vault"] }), []);
     });
