@@ -5,10 +5,10 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { stringify } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 import { GitHubDouble, startGitHubDouble } from "../lab/github/server";
-import { getObject, labInstallYaml, sharedTempDir, useLab } from "./lab";
-import { LabStack, TenantSpec } from "./stack";
+import { CONTEXT, getObject, KUBECONFIG, kubectl, kubectlOk, labInstallYaml, ROOT, sharedTempDir, useLab } from "./lab";
+import { changes, LabStack, TenantSpec } from "./stack";
 
 const TOKEN = "e2e-token";
 const OWNER = "acme";
@@ -31,7 +31,7 @@ function tamperedInstallYaml(dir: string): string {
 }
 
 describe("trust boundary in the lab: refused values never leave the engine", function () {
-  this.timeout(10 * 60_000);
+  this.timeout(20 * 60_000);
   let dir: string;
   let double: GitHubDouble;
   let lab: LabStack;
@@ -96,4 +96,68 @@ describe("trust boundary in the lab: refused values never leave the engine", fun
     await refused("install.yaml + ClusterRoleBinding to default/attacker", "ClusterRoleBinding \"flux-support\"");
     await setFlux({ manifests: labInstallYaml() });
   });
+
+  it("the pull request's identity (deploy/preview-reader.yaml) previews drift read-only, and cannot apply it", async () => {
+    const up = changes(await lab.up());
+    say(`up as the platform (admin): ${JSON.stringify(up)}`);
+    const roKubeconfig = readOnlyIdentity(dir, [`${TENANTS[0]!.name}-deploy-key`]);
+    assert.equal(kubectl(["--kubeconfig", roKubeconfig, "auth", "can-i", "patch", "deployments", "-n", "flux-system"]).stdout.trim(), "no");
+    assert.equal(kubectl(["--kubeconfig", roKubeconfig, "auth", "can-i", "get", "secrets/flux-system", "-n", "flux-system"]).stdout.trim(), "yes");
+    try {
+      // The identity is swapped through the stack's kubernetes:kubeconfig, so
+      // the provider itself shows as one update; the workflow gives it by
+      // environment instead. Before the edit that is all there is.
+      await lab.stack.setConfig("kubernetes:kubeconfig", { value: roKubeconfig });
+      const clean = changes(await lab.preview(true));
+      say(`preview --refresh as the read-only identity: ${JSON.stringify(clean)} (the provider's kubeconfig)`);
+      assert.deepEqual(clean, { update: 1 }, "reading every managed object, the deploy-key Secrets included, needs nothing more");
+      kubectlOk(["patch", "kustomizations.kustomize.toolkit.fluxcd.io", "ops-team", "-n", "ops-team-apps", "--type", "merge", "-p", "{\"spec\":{\"interval\":\"7m0s\"}}"]);
+      const plan = changes(await lab.preview(true));
+      say(`preview --refresh as the read-only identity, after an out-of-band edit: ${JSON.stringify(plan)}`);
+      assert.deepEqual(plan, { update: 2 }, "the drifted Kustomization shows too, and nothing failed for want of permissions");
+      // As the up workflow runs it: refresh, then repair the drift, which needs a patch.
+      const error = await lab.up(true).then(() => undefined, (err: Error) => err);
+      assert.ok(error && /forbidden/i.test(error.message), `up as the read-only identity must be refused by the API server:\n${error?.message.slice(-2000)}`);
+      rows.push("preview identity: preview --refresh | drift shown, no error | " + JSON.stringify(plan));
+      rows.push("preview identity: up | forbidden | forbidden");
+      say("checked: up as the read-only identity was refused (forbidden); the Kustomization keeps the out-of-band interval until up runs as the platform");
+    } finally {
+      // Destroy runs with the provider as the state holds it: an up as the
+      // platform puts the platform's kubeconfig (and the edited interval) back first.
+      await lab.stack.setConfig("kubernetes:kubeconfig", { value: KUBECONFIG });
+      say(`up as the platform again: ${JSON.stringify(changes(await lab.up()))}`);
+      const destroyed = changes(await lab.destroy());
+      say(`destroy as the platform: ${JSON.stringify(destroyed)}`);
+      kubectl(["delete", "clusterrolebinding,clusterrole", "flux-capsule-preview", "--ignore-not-found"]);
+      kubectl(["delete", "serviceaccount", "flux-capsule-preview", "-n", "kube-system", "--ignore-not-found"]);
+    }
+  });
 });
+
+/**
+ * A kubeconfig for a ServiceAccount bound to deploy/preview-reader.yaml (its
+ * Secret rule extended with `secrets`), with the lab's server and CA and the
+ * lab's context name, so the stack's `kubernetes:context` still applies.
+ */
+function readOnlyIdentity(dir: string, secrets: readonly string[]): string {
+  const docs = parseAllDocuments(fs.readFileSync(path.join(ROOT, "deploy", "preview-reader.yaml"), "utf8")).map((d) => d.toJS() as Record<string, unknown>);
+  const role = docs.find((d) => d.kind === "ClusterRole") as { rules: { resources: string[]; resourceNames?: string[] }[] };
+  role.rules.find((r) => r.resources.includes("secrets"))!.resourceNames!.push(...secrets);
+  const binding = {
+    apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: "flux-capsule-preview" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "flux-capsule-preview" },
+    subjects: [{ kind: "ServiceAccount", name: "flux-capsule-preview", namespace: "kube-system" }],
+  };
+  const account = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "flux-capsule-preview", namespace: "kube-system" } };
+  kubectlOk(["apply", "-f", "-"], [account, role, binding].map((o) => "---\n" + stringify(o)).join(""));
+  const token = kubectlOk(["create", "token", "flux-capsule-preview", "-n", "kube-system", "--duration", "1h"]).trim();
+  const admin = parse(fs.readFileSync(KUBECONFIG, "utf8")) as { clusters: { name: string; cluster: Record<string, unknown> }[] };
+  const file = path.join(dir, "kubeconfig-preview");
+  fs.writeFileSync(file, stringify({
+    apiVersion: "v1", kind: "Config", "current-context": CONTEXT,
+    clusters: [{ name: "lab", cluster: admin.clusters[0]!.cluster }],
+    users: [{ name: "preview", user: { token } }],
+    contexts: [{ name: CONTEXT, context: { cluster: "lab", user: "preview" } }],
+  }), { mode: 0o600 });
+  return file;
+}
