@@ -362,11 +362,15 @@ export function knownHostsProblems(text: string, sshHost?: string): string[] {
 }
 
 /**
- * Problems with the Git server's `sshHost` and its `knownHosts`. Any host but
+ * Problems with the Git server's `sshHost` and its `knownHosts` (each a plain
+ * string, or it says so). Any host but
  * GitHub's needs its own keys: GitHub's would never verify it, so `pulumi up`
  * would succeed and Flux would fail on its first fetch.
  */
-export function gitHostProblems(sshHost: string, knownHosts: string | undefined): FieldProblem[] {
+export function gitHostProblems(sshHost: unknown, knownHosts: unknown): FieldProblem[] {
+  const given = new Problems().text("sshHost", sshHost, () => undefined).text("knownHosts", knownHosts, () => undefined);
+  if (given.list.length > 0 || typeof sshHost !== "string") return given.list;
+  if (knownHosts !== undefined && typeof knownHosts !== "string") return given.list;
   const problems = new Problems().add("sshHost", sshHostProblem(sshHost));
   const host = parseSshHost(sshHost);
   if (!host) return problems.list;

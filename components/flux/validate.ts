@@ -57,8 +57,5 @@ export function fluxBootstrapProblems(a: FluxBootstrapShape, reconcilers: readon
     .text("deployKeyTitle", a.deployKeyTitle, (t) => CONTROL_CHARACTER.test(t) ? "must not contain control characters" : undefined)
     .text("manifestsSha256", a.manifestsSha256, (h) => /^[0-9a-f]{64}$/.test(h)
       ? undefined : `${quote(h)} is not a SHA-256 digest; give the 64 lower-case hex digits \`sha256sum install.yaml\` prints`)
-    .text("sshHost", a.sshHost, () => undefined)
-    .text("knownHosts", a.knownHosts, () => undefined)
-    .list.concat(typeof (a.sshHost ?? "") === "string" && typeof (a.knownHosts ?? "") === "string"
-      ? gitHostProblems(a.sshHost ?? DEFAULT_SSH_HOST, a.knownHosts) : []);
+    .list.concat(gitHostProblems(a.sshHost ?? DEFAULT_SSH_HOST, a.knownHosts));
 }

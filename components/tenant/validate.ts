@@ -58,11 +58,7 @@ export function tenantProblems(t: TenantShape, ctx: TenantContext): FieldProblem
     .text("branch", t.branch, branchProblem)
     .text("path", t.path, repoPathProblem)
     .check("namespaceQuota", t.namespaceQuota, (q) => quotaProblem(q, t.namespaces.length, ctx.mode));
-  p.text("sshHost", t.sshHost, () => undefined).text("knownHosts", t.knownHosts, () => undefined);
-  const hostsGiven = t.sshHost !== undefined || t.knownHosts !== undefined;
-  if (hostsGiven && typeof (t.sshHost ?? "") === "string" && typeof (t.knownHosts ?? "") === "string") {
-    p.list.push(...gitHostProblems(t.sshHost ?? DEFAULT_SSH_HOST, t.knownHosts));
-  }
+  if (t.sshHost !== undefined || t.knownHosts !== undefined) p.list.push(...gitHostProblems(t.sshHost ?? DEFAULT_SSH_HOST, t.knownHosts));
   return p.list;
 }
 
