@@ -13,7 +13,7 @@ import { KEY_ALGORITHMS } from "./deploy-key/deploy-key";
 import { fluxBootstrapProblems } from "./flux/validate";
 import { TENANCY_MODES, UNLIMITED } from "./tenant/render";
 import { tenantProblems, tenantSetProblems } from "./tenant/validate";
-import { describe, dns1123LabelProblem, FieldProblem } from "./validation";
+import { ArgumentError, describe, dns1123LabelProblem, FieldProblem } from "./validation";
 
 /** The config namespace of the stack program. */
 export const CONFIG_NAMESPACE = "flux-capsule";
@@ -65,6 +65,13 @@ const stackSchema = z.object({
   tenants: z.array(tenantSchema).default([]),
 });
 
+/** The keys of the config's objects, for the test that keeps {@link PlatformArgs} the same shape. */
+export const CONFIG_KEYS = {
+  flux: Object.keys(fluxSchema.shape),
+  capsule: Object.keys(capsuleSchema.shape),
+  tenant: Object.keys(tenantSchema.shape),
+} as const;
+
 /** The raw values the stack reads from config, before validation. */
 export interface RawStackConfig {
   /** `github:owner`. */
@@ -110,28 +117,56 @@ export class ConfigError extends pulumi.RunError {
   override readonly name = "ConfigError";
 }
 
-/** `["tenants", 1, "namespaces", 0]` -> `flux-capsule:tenants[1].namespaces[0]` (the key as users write it). */
-function keyOf(path: readonly PropertyKey[]): string {
+/**
+ * How problems name the value they are about: the stack config's keys
+ * (`flux-capsule:tenants[1].branch`, with the `pulumi config set` that fixes
+ * it) or a component's arguments (`tenants[1].branch`).
+ */
+interface KeyNames {
+  /** `["tenants", 1, "namespaces", 0]` -> the key as users write it. */
+  key(path: readonly PropertyKey[]): string;
+  /** How to give a required value that is missing. */
+  fix(path: readonly PropertyKey[]): string;
+  /** Where the accepted keys are listed. */
+  readonly spelling: string;
+}
+
+/** `["tenants", 1, "namespaces", 0]` -> `flux-capsule:tenants[1].namespaces[0]`. */
+function configKey(path: readonly PropertyKey[]): string {
   if (path[0] === "owner") return "github:owner";
-  let key = CONFIG_NAMESPACE;
+  return CONFIG_NAMESPACE + ":" + argumentKey(path);
+}
+
+/** `["tenants", 1, "namespaces", 0]` -> `tenants[1].namespaces[0]`. */
+function argumentKey(path: readonly PropertyKey[]): string {
+  let key = "";
   path.forEach((part, i) => {
     if (typeof part === "number") key += `[${part}]`;
-    else key += (i === 0 ? ":" : ".") + String(part);
+    else key += (i === 0 ? "" : ".") + String(part);
   });
   return key;
 }
 
-function setHint(path: readonly PropertyKey[]): string {
-  if (path[0] === "owner") return "set it with `pulumi config set github:owner <org-or-user>`";
-  return `set it with \`pulumi config set --path '${keyOf(path).replace(/\[(\d+)\]/g, "[$1]")}' <value>\``;
-}
+const STACK_KEYS: KeyNames = {
+  key: configKey,
+  fix: (path) => path[0] === "owner"
+    ? "set it with `pulumi config set github:owner <org-or-user>`"
+    : `set it with \`pulumi config set --path '${configKey(path)}' <value>\``,
+  spelling: "Pulumi.yaml",
+};
 
-function zodProblem(issue: z.core.$ZodIssue, raw: RawStackConfig): string {
-  const where = keyOf(issue.path);
+const ARGUMENT_KEYS: KeyNames = {
+  key: argumentKey,
+  fix: () => "give it in the arguments",
+  spelling: "PlatformArgs (README \"Configuration\" lists every key)",
+};
+
+function zodProblem(issue: z.core.$ZodIssue, raw: RawStackConfig, names: KeyNames): string {
+  const where = names.key(issue.path);
   const tenant = tenantLabel(issue.path, raw);
-  if (issue.code === "invalid_type" && issue.input === undefined) return `${where}${tenant} is required; ${setHint(issue.path)}`;
+  if (issue.code === "invalid_type" && issue.input === undefined) return `${where}${tenant} is required; ${names.fix(issue.path)}`;
   if (issue.code === "unrecognized_keys") {
-    return `${where}${tenant} has unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}; check the spelling against Pulumi.yaml`;
+    return `${where}${tenant} has unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}; check the spelling against ${names.spelling}`;
   }
   if (issue.code === "invalid_value") {
     return `${where}${tenant} is ${JSON.stringify(issue.input)}; use one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
@@ -151,27 +186,48 @@ function tenantLabel(path: readonly PropertyKey[], raw: RawStackConfig): string 
  * and the fix, before any resource exists.
  */
 export function parseStackConfig(raw: RawStackConfig): StackConfig {
+  const parsed = parseSettings(raw, STACK_KEYS);
+  if ("problems" in parsed) throw configError(parsed.problems);
+  return parsed.config;
+}
+
+/**
+ * The same checks and defaults for a component given the stack config's
+ * shape as arguments ({@link Platform}): problems name the arguments
+ * (`tenants[1].branch`), not config keys. Throws {@link ArgumentError}.
+ */
+export function parseSettingsArgs(component: string, name: string, raw: RawStackConfig): StackConfig {
+  const parsed = parseSettings(raw, ARGUMENT_KEYS);
+  if ("problems" in parsed) throw new ArgumentError(component, name, parsed.problems.map((problem) => ({ field: "", problem })));
+  return parsed.config;
+}
+
+function parseSettings(raw: RawStackConfig, names: KeyNames): { config: StackConfig } | { problems: string[] } {
   const parsed = stackSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) throw configError(parsed.error.issues.map((i) => zodProblem(i, raw)));
+  if (!parsed.success) return { problems: parsed.error.issues.map((i) => zodProblem(i, raw, names)) };
   const c = parsed.data;
   const tenancy = c.tenancy as StackConfig["tenancy"];
   const problems: string[] = [];
   const at = (prefix: string, list: readonly FieldProblem[]) => problems.push(...describe(list).map((p) => `${prefix}${p}`));
+  const key = (...path: PropertyKey[]) => names.key(path);
 
   const reconcilers = c.tenants.map((t) => t.name);
+  const fluxPrefix = `${key("flux")}.`;
+  const ownerPrefix = key("owner").slice(0, -"owner".length);
   for (const p of fluxBootstrapProblems({ ...c.flux, owner: c.owner }, reconcilers)) {
-    at(p.field === "owner" ? "github:" : `${CONFIG_NAMESPACE}:flux.`, [p]);
+    at(p.field === "owner" ? ownerPrefix : fluxPrefix, [p]);
   }
   c.reservedNamespaces.forEach((ns, i) => {
     const p = dns1123LabelProblem(ns);
-    if (p) problems.push(`${CONFIG_NAMESPACE}:reservedNamespaces[${i}] ${p}`);
+    if (p) problems.push(`${key("reservedNamespaces", i)} ${p}`);
   });
   // The reconcilers are derived from tenants checked below; here they only keep administrators apart from them.
   const tenantReconcilers = c.tenants.map((t) => `system:serviceaccount:${t.namespaces[0] ?? ""}:${t.name}`);
-  at(`${CONFIG_NAMESPACE}:capsule.`, capsuleProblems({ ...c.capsule, reconcilers: tenantReconcilers }).filter((p) => p.field !== "reconcilers"));
+  at(`${key("capsule")}.`, capsuleProblems({ ...c.capsule, reconcilers: tenantReconcilers }).filter((p) => p.field !== "reconcilers"));
 
+  const tenantPrefix = (i: number, tenantName: string) => `${key("tenants", i)} ${JSON.stringify(tenantName)}: `;
   const tenants = c.tenants.map((t, i) => {
-    const prefix = `${CONFIG_NAMESPACE}:tenants[${i}] ${JSON.stringify(t.name)}: `;
+    const prefix = tenantPrefix(i, t.name);
     at(prefix, tenantProblems(t, { mode: tenancy, reservedNamespaces: c.reservedNamespaces, defaultServiceAccount: c.flux.defaultServiceAccount }));
     const repository = t.repository ?? (t.sharedRepository ? c.flux.repository : undefined);
     if (repository === undefined) {
@@ -191,20 +247,22 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
   // A tenant missing its repository has been told above; the sharing check would only repeat it.
   const claims = tenants.map((t, i) => ({ ...t, sharedRepository: t.sharedRepository || c.tenants[i]!.repository === undefined }));
   for (const { index, problem } of tenantSetProblems(claims, c.flux.repository)) {
-    problems.push(`${CONFIG_NAMESPACE}:tenants[${index}] ${JSON.stringify(tenants[index]!.name)}: ${problem}`);
+    problems.push(`${tenantPrefix(index, tenants[index]!.name)}${problem}`);
   }
   if (c.capsule.install && tenancy !== "capsule") {
-    problems.push(`${CONFIG_NAMESPACE}:capsule.install is true but tenancy is "namespace"; set tenancy to capsule or install to false`);
+    problems.push(`${key("capsule", "install")} is true but tenancy is "namespace"; set tenancy to capsule or install to false`);
   }
-  if (problems.length > 0) throw configError(problems);
+  if (problems.length > 0) return { problems };
 
   return {
-    owner: c.owner,
-    flux: c.flux as StackConfig["flux"],
-    tenancy,
-    capsule: c.capsule,
-    reservedNamespaces: c.reservedNamespaces,
-    tenants,
+    config: {
+      owner: c.owner,
+      flux: c.flux as StackConfig["flux"],
+      tenancy,
+      capsule: c.capsule,
+      reservedNamespaces: c.reservedNamespaces,
+      tenants,
+    },
   };
 }
 

@@ -6,10 +6,23 @@
  *
  * @packageDocumentation
  */
+export {
+  Platform,
+  PlatformArgs,
+  PlatformCapsuleAdministrator,
+  PlatformCapsuleArgs,
+  PlatformFluxArgs,
+  PlatformParts,
+  PlatformPlan,
+  PlatformTenantArgs,
+  PlatformTenantOutputs,
+  partsOf,
+  preparePlatform,
+} from "./platform/platform";
 export { checkFluxBootstrap, FluxBootstrap, FluxBootstrapArgs } from "./flux/bootstrap";
 export { assertFluxRelease, releaseProblems, ReleaseCheckOptions, RELEASE_CONTROLLERS } from "./flux/release";
 export { Tenant, TenantArgs } from "./tenant/tenant";
-export { Capsule, CapsuleArgs, CapsuleUser, capsuleUsers, CAPSULE_CHART_REPO } from "./capsule/capsule";
+export { Capsule, CapsuleArgs, CapsuleUser, CapsuleUserKind, capsuleUsers, CAPSULE_CHART_REPO } from "./capsule/capsule";
 export { DeployKey, DeployKeyArgs, KeyAlgorithm, KEY_ALGORITHMS } from "./deploy-key/deploy-key";
 export { GITHUB_KNOWN_HOSTS } from "./deploy-key/known-hosts";
 export { GitHubWriteQueue, GitHubWriteQueueOptions } from "./github/write-queue";
@@ -59,5 +72,5 @@ export {
   semverProblem,
   sshHostProblem,
 } from "./validation";
-export { ConfigError, parseStackConfig, readStackConfig, RawStackConfig, StackConfig, TenantConfig, CONFIG_NAMESPACE } from "./config";
+export { ConfigError, parseSettingsArgs, parseStackConfig, readStackConfig, RawStackConfig, StackConfig, TenantConfig, CONFIG_NAMESPACE } from "./config";
 export { withoutPromiseStacks } from "./promise-stacks";

@@ -13,10 +13,21 @@ export const CAPSULE_CHART_REPO = "https://projectcapsule.github.io/charts";
 /** The group Capsule treats as its users out of the box; kept so human tenant owners keep working. */
 export const CAPSULE_DEFAULT_GROUP = "capsule.clastix.io";
 
+/** The kinds of identity Capsule names as owners and administrators (an object too, for the SDKs' enum). */
+export const CapsuleUserKind = {
+  /** A Kubernetes user name. */
+  User: "User",
+  /** A Kubernetes group. */
+  Group: "Group",
+  /** `system:serviceaccount:<namespace>:<name>`. */
+  ServiceAccount: "ServiceAccount",
+} as const;
+/** A kind of identity Capsule names. */
+export type CapsuleUserKind = (typeof CapsuleUserKind)[keyof typeof CapsuleUserKind];
 
 /** A Capsule user entry of `CapsuleConfiguration.spec.users`. */
 export interface CapsuleUser {
-  readonly kind: "User" | "Group" | "ServiceAccount";
+  readonly kind: CapsuleUserKind;
   readonly name: string;
 }
 

@@ -2,11 +2,21 @@ import * as k8s from "@pulumi/kubernetes";
 import { KubeObject } from "../flux/manifests";
 import { kustomizationPath } from "../validation";
 
-/** How tenants are isolated: per tenant by Capsule, or per namespace by Flux and RBAC alone. */
-export type TenancyMode = "capsule" | "namespace";
+/**
+ * How tenants are isolated: per tenant by Capsule, or per namespace by Flux
+ * and RBAC alone. An object as well as a type, so the generated SDKs get an enum.
+ */
+export const TenancyMode = {
+  /** Capsule isolates each tenant: its namespaces, quota and owners. */
+  Capsule: "capsule",
+  /** Flux and RBAC alone, namespace by namespace. */
+  Namespace: "namespace",
+} as const;
+/** How tenants are isolated. */
+export type TenancyMode = (typeof TenancyMode)[keyof typeof TenancyMode];
 
 /** The tenancy modes, for validation. */
-export const TENANCY_MODES: readonly TenancyMode[] = ["capsule", "namespace"];
+export const TENANCY_MODES: readonly TenancyMode[] = Object.values(TenancyMode);
 
 /** The ClusterRole tenant reconcilers get in their namespaces: full control of a namespace, no cluster rights. */
 export const TENANT_ROLE = "admin";

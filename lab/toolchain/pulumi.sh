@@ -447,8 +447,12 @@ func (h *host) InstallDependencies(_ *pulumirpc.InstallDependenciesRequest, _ gr
 // proxy answers first (its port is what the engine reads), receives it, and
 // then forwards every call to the pack once that prints its own port.
 func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
-	if req.GetKind() != "analyzer" {
-		return status.Errorf(codes.Unimplemented, "pulumi-language-nodejs (flux-capsule) runs only policy packs as plugins, not %q", req.GetKind())
+	switch req.GetKind() {
+	case "analyzer":
+	case "resource":
+		return runResourcePlugin(req, server)
+	default:
+		return status.Errorf(codes.Unimplemented, "pulumi-language-nodejs (flux-capsule) runs policy packs and component providers as plugins, not %q", req.GetKind())
 	}
 	ctx := server.Context()
 	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
@@ -506,6 +510,38 @@ func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.Langu
 	// Attach waits for the pack to exit (it owns cmd.Wait).
 	if err := proxy.Attach(ctx, cmd); err != nil {
 		return fmt.Errorf("policy pack %s: %w", dir, err)
+	}
+	return closer.Close()
+}
+
+// runResourcePlugin starts a source-based component provider written for
+// Node.js (a directory with PulumiPlugin.yaml, runtime nodejs), as the
+// upstream host does: @pulumi/pulumi's cmd/run-plugin loads the directory's
+// package (TypeScript through ts-node) and serves the components it exports.
+// The engine reads the provider's port from its stdout.
+func runResourcePlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
+	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+
+	dir := programDir(req.GetInfo(), req.GetPwd())
+	runner, ok := findUp(dir, filepath.Join("node_modules", "@pulumi", "pulumi", "cmd", "run-plugin"))
+	if !ok {
+		return fmt.Errorf("could not find node_modules/@pulumi/pulumi/cmd/run-plugin from the plugin %s: install its npm packages first", dir)
+	}
+	node, err := nodeBinary()
+	if err != nil {
+		return errors.New("node not found on PATH")
+	}
+	args := append([]string{runner, dir}, req.GetArgs()...)
+	cmd := exec.CommandContext(server.Context(), node, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), req.GetEnv()...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("component provider %s: %w", dir, err)
 	}
 	return closer.Close()
 }

@@ -1,0 +1,255 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Capsule, CapsuleUserKind } from "../capsule/capsule";
+import { parseSettingsArgs, StackConfig } from "../config";
+import { KeyAlgorithm } from "../deploy-key/deploy-key";
+import { checkFluxBootstrap, FluxBootstrap, FluxBootstrapArgs } from "../flux/bootstrap";
+import { loadFluxManifests } from "../flux/manifests";
+import { GitHubWriteQueue } from "../github/write-queue";
+import { withoutPromiseStacks } from "../promise-stacks";
+import { TenancyMode, tenantNames } from "../tenant/render";
+import { Tenant } from "../tenant/tenant";
+
+// Every argument is plain data (no Inputs, no resources): the component
+// provider (provider/) derives the schema of the SDKs for Python, Go, .NET
+// and YAML from these declarations, and plain values are known at preview.
+
+/** Flux of a {@link Platform}: the keys of the stack config's `flux-capsule:flux`. */
+export interface PlatformFluxArgs {
+  /** Flux release tag, `vX.Y.Z`. */
+  version: string;
+  /** Platform repository name, under `owner`. */
+  repository: string;
+  /** Cluster directory in the platform repository, e.g. `clusters/dev`. */
+  path: string;
+  /** Branch Flux syncs from. Default `main`. */
+  branch?: string;
+  /** Extra controllers: `image-reflector-controller`, `image-automation-controller`. Default none. */
+  componentsExtra?: string[];
+  /** `install.yaml` as a local path or https URL. Default: the release's install.yaml. */
+  manifests?: string;
+  /** SHA-256 the manifests must have (64 lower-case hex digits); required for copies without version labels. */
+  manifestsSha256?: string;
+  /** Deploy key algorithm. Default `ecdsa-p384`. */
+  keyAlgorithm?: KeyAlgorithm;
+  /** The multi-tenancy lockdown. Default true. */
+  lockdown?: boolean;
+  /** Account impersonated when a tenant object names none. Default `default`. */
+  defaultServiceAccount?: string;
+  /** Mirror replacing `ghcr.io/fluxcd` in controller images. */
+  registry?: string;
+  /** Keep Flux's NetworkPolicies. Default true. */
+  networkPolicy?: boolean;
+  /** Tolerations added to every controller pod, as Kubernetes writes them. Default none. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a toleration mixes strings and numbers; the schema says Any, the components check each one
+  tolerations?: Record<string, any>[];
+  /** Git SSH `host[:port]` in source URLs. Default `github.com`. */
+  sshHost?: string;
+  /** `known_hosts` for `sshHost`. Default: GitHub's published host keys. */
+  knownHosts?: string;
+}
+
+/** An identity Capsule lets create tenant namespaces: the one Pulumi applies with. */
+export interface PlatformCapsuleAdministrator {
+  /** `User`, `Group` or `ServiceAccount`. */
+  kind: CapsuleUserKind;
+  /** The user, group or `system:serviceaccount:<namespace>:<name>`. */
+  name: string;
+}
+
+/** Capsule of a {@link Platform}: the keys of `flux-capsule:capsule`. */
+export interface PlatformCapsuleArgs {
+  /** Install Capsule from its Helm chart. Default false: Capsule is already there. */
+  install?: boolean;
+  /** Chart version. Default the tested one (`CAPSULE_CHART_VERSION`). */
+  version?: string;
+  /** Local chart directory or archive instead of the published chart. */
+  chart?: string;
+  /** Identities Pulumi applies as, made Capsule administrators. Default group `system:masters`. */
+  administrators?: PlatformCapsuleAdministrator[];
+}
+
+/** One tenant of a {@link Platform}: an entry of `flux-capsule:tenants`. */
+export interface PlatformTenantArgs {
+  /** Tenant name, a DNS-1123 label. */
+  name: string;
+  /** Its namespaces; the first is its home. */
+  namespaces: string[];
+  /** Its repository under `owner`. Required unless `sharedRepository`. */
+  repository?: string;
+  /** Reconcile from the platform repository instead (its key then reads the platform's). Default false. */
+  sharedRepository?: boolean;
+  /** Branch. Default: the tenant name. */
+  branch?: string;
+  /** Path in the repository. Default `./`. */
+  path?: string;
+  /**
+   * Most namespaces the tenant may own (capsule mode): a number at least the
+   * namespaces listed, or `"unlimited"`. Default: exactly those listed.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a number or "unlimited": the schema has no such union, so Any; checked like the stack config
+  namespaceQuota?: any;
+}
+
+/** Arguments of {@link Platform}: the stack config's shape (README "Configuration"). */
+export interface PlatformArgs {
+  /** GitHub organisation or user owning the repositories (`github:owner`). */
+  owner: string;
+  /** Flux. */
+  flux: PlatformFluxArgs;
+  /** `capsule` (default: isolation per tenant) or `namespace` (per namespace, Flux and RBAC only). */
+  tenancy?: TenancyMode;
+  /** Capsule, in capsule mode. */
+  capsule?: PlatformCapsuleArgs;
+  /** Namespaces the cluster keeps for its own add-ons; no tenant may claim them. */
+  reservedNamespaces?: string[];
+  /** The tenants. */
+  tenants?: PlatformTenantArgs[];
+  /** Send GitHub writes in parallel (GitHub Enterprise Server); default one at a time, paced. */
+  parallelGitHubRequests?: boolean;
+}
+
+/** What a {@link Platform} reports for one tenant. */
+export interface PlatformTenantOutputs {
+  /** The home namespace. */
+  home: string;
+  /** The reconciler, `system:serviceaccount:<home>:<name>`. */
+  reconciler: string;
+  /** The tenant's namespaces. */
+  namespaces: string[];
+  /** The public key registered on the tenant's repository. */
+  publicKey: string;
+}
+
+/** The parts of a platform, for TypeScript users who need the resources themselves. */
+export interface PlatformParts {
+  /** Flux. */
+  readonly flux: FluxBootstrap;
+  /** Capsule, in capsule mode. */
+  readonly capsule?: Capsule;
+  /** The tenants, in the order given. */
+  readonly tenants: readonly Tenant[];
+}
+
+/** The checked settings and loaded manifests of one `args` object, shared by {@link preparePlatform} and the constructor. */
+export interface PlatformPlan {
+  /** The arguments checked, defaults applied. */
+  readonly config: StackConfig;
+  /** Flux's arguments, manifests loaded and checked. */
+  readonly flux: FluxBootstrapArgs;
+}
+
+const plans = new WeakMap<PlatformArgs, Promise<PlatformPlan>>();
+
+/**
+ * Checks a {@link Platform}'s arguments, downloads and checks the Flux
+ * manifests, and renders Flux, without creating anything; rejects with the
+ * error the component would. A program awaits it before it registers any
+ * resource (its provider included), so a refusal leaves nothing behind; the
+ * component then reuses the work for the same `args` object.
+ */
+export function preparePlatform(name: string, args: PlatformArgs): Promise<PlatformPlan> {
+  const known = plans.get(args);
+  if (known) return known;
+  const config = parseSettingsArgs("Platform", name, args);
+  const plan = (async () => {
+    const manifests = await loadFluxManifests({
+      version: config.flux.version,
+      manifests: config.flux.manifests,
+      sha256: config.flux.manifestsSha256,
+    });
+    // The queue is made per component; the render only needs the values.
+    const flux: FluxBootstrapArgs = { ...config.flux, owner: config.owner, manifests: manifests.text, manifestsSource: manifests.source };
+    checkFluxBootstrap(FLUX, flux);
+    return { config, flux };
+  })();
+  plans.set(args, plan);
+  return plan;
+}
+
+const FLUX = "flux";
+
+/**
+ * The whole platform from the stack config's shape: Flux bootstrapped with
+ * the lockdown, Capsule in capsule mode, and every tenant. What `index.ts`
+ * runs, and the component other languages use (`pulumi package add`).
+ *
+ * The arguments are checked before the component registers; the manifests
+ * are downloaded after (await {@link preparePlatform} first to refuse bad
+ * manifests before anything exists). Give it the cluster's Kubernetes
+ * provider through `providers`. One per stack: its parts keep the names
+ * `flux`, `capsule` and the tenant names, as when a stack wires the finer
+ * components itself, and carry an alias to the stack root, so such a stack
+ * moves under a Platform without replacing anything.
+ */
+export class Platform extends pulumi.ComponentResource {
+  /** The namespace Flux runs in. */
+  public readonly fluxNamespace: pulumi.Output<string>;
+  /** The sync URL Flux pulls from. */
+  public readonly syncUrl: pulumi.Output<string>;
+  /** The public key registered on the platform repository. */
+  public readonly platformPublicKey: pulumi.Output<string>;
+  /** Commit SHAs of the files committed to the platform repository, by file name. */
+  public readonly commits: pulumi.Output<Record<string, string>>;
+  /** Each tenant's home, reconciler, namespaces and public key, by tenant name. */
+  public readonly tenants: pulumi.Output<Record<string, PlatformTenantOutputs>>;
+
+  constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Checked before the component registers: bad arguments leave nothing in the engine.
+    const plan = preparePlatform(name, args);
+    super("flux-capsule:index:Platform", name, {}, opts);
+    const parts = plan.then((p) => withoutPromiseStacks(() => this.build(p, args.parallelGitHubRequests ?? false)));
+    platformParts.set(this, parts);
+    const all = pulumi.output(parts);
+    this.fluxNamespace = all.apply((p) => p.flux.namespace);
+    this.syncUrl = all.apply((p) => p.flux.url);
+    this.platformPublicKey = all.apply((p) => p.flux.publicKey);
+    this.commits = all.apply((p) => p.flux.commits);
+    this.tenants = all.apply((p) => pulumi.all(p.tenants.map((t) => pulumi.all([t.namespaces, t.deployKey.publicKey])
+      .apply(([namespaces, publicKey]): [string, PlatformTenantOutputs] => [t.tenantName, { home: t.home, reconciler: t.reconciler, namespaces, publicKey }])))
+      .apply((entries) => Object.fromEntries(entries)));
+    // Registered now, awaited by the engine: the parts are created once the manifests are in.
+    this.registerOutputs({
+      fluxNamespace: this.fluxNamespace,
+      syncUrl: this.syncUrl,
+      platformPublicKey: this.platformPublicKey,
+      commits: this.commits,
+      tenants: this.tenants,
+    });
+  }
+
+  private build({ config, flux: fluxArgs }: PlatformPlan, parallelGitHubRequests: boolean): PlatformParts {
+    // Stacks written before Platform had these parts at the root.
+    const opts: pulumi.ComponentResourceOptions = { parent: this, aliases: [{ parent: pulumi.rootStackResource }] };
+    // GitHub's API takes writes one at a time; queued, a few wait at once instead of filling every engine slot.
+    const githubQueue = parallelGitHubRequests ? undefined : new GitHubWriteQueue();
+    const flux = new FluxBootstrap(FLUX, { ...fluxArgs, githubQueue }, opts);
+    const capsule = config.tenancy === "capsule"
+      ? new Capsule("capsule", {
+        ...config.capsule,
+        reconcilers: config.tenants.map((t) => `system:serviceaccount:${t.namespaces[0]}:${tenantNames(t.name).serviceAccount}`),
+      }, opts)
+      : undefined;
+    const tenants = config.tenants.map((t) => new Tenant(t.name, {
+      ...t,
+      mode: config.tenancy,
+      owner: config.owner,
+      keyAlgorithm: config.flux.keyAlgorithm,
+      defaultServiceAccount: config.flux.defaultServiceAccount,
+      reservedNamespaces: config.reservedNamespaces,
+      sshHost: config.flux.sshHost,
+      knownHosts: config.flux.knownHosts,
+      githubQueue,
+      dependsOn: [...flux.crds, ...(capsule ? [capsule] : [])],
+    }, opts));
+    return { flux, capsule, tenants };
+  }
+}
+
+const platformParts = new WeakMap<Platform, Promise<PlatformParts>>();
+
+/** A platform's Flux, Capsule and Tenant components, once created. */
+export function partsOf(platform: Platform): Promise<PlatformParts> {
+  const parts = platformParts.get(platform);
+  if (!parts) throw new Error("partsOf: not a Platform of this program");
+  return parts;
+}

@@ -1,0 +1,183 @@
+// The Platform component under the real engine, from TypeScript and from
+// Pulumi YAML (npm run test:languages), on the lab with the GitHub double:
+//  1. a stack deployed by the 0.1.0 program (components wired at the stack's
+//     root) moves under Platform with nothing replaced or deleted;
+//  2. a YAML program using flux-capsule:index:Platform through the component
+//     provider (provider/, run by the Node.js language host) makes the same
+//     resources, by type, name and parent, as the TypeScript stack for the
+//     same config, and its tenants' Flux objects reach the cluster.
+// Needs `npm run lab:up` first. Namespace tenancy: Capsule's part is the
+// same component either way, and this keeps the suite short.
+import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { stringify } from "yaml";
+import { GitHubDouble, startGitHubDouble } from "../lab/github/server";
+import { CONTEXT, getObject, KUBECONFIG, labInstallYaml, ROOT, sharedTempDir, useLab } from "./lab";
+import { changes, engineEnv, LabStack, TenantSpec } from "./stack";
+
+const TOKEN = "e2e-token";
+const OWNER = "acme";
+const STACK = "e2e-languages";
+const KS = "kustomizations.kustomize.toolkit.fluxcd.io";
+
+const say = (line: string) => process.stdout.write(`      ${line}\n`);
+
+const TENANTS: TenantSpec[] = [
+  { name: "dev-team", namespaces: ["dev-team-apps", "dev-team-tools"], repository: "dev-fleet" },
+  { name: "ops-team", namespaces: ["ops-team-apps"], repository: "ops-fleet", branch: "main", path: "./clusters/lab" },
+];
+
+/** `type name <- parent type` for every resource in a stack's state, providers and the stack itself left out. */
+async function resourceList(stack: Stack): Promise<string[]> {
+  const state = await stack.exportStack();
+  const resources = (state.deployment as { resources?: { urn: string; type: string; parent?: string }[] }).resources ?? [];
+  const typeOf = new Map(resources.map((r) => [r.urn, r.type]));
+  return resources
+    .filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"))
+    .map((r) => {
+      const parent = r.parent ? typeOf.get(r.parent) : undefined;
+      return `${r.type} ${r.urn.split("::").pop()} <- ${parent === "pulumi:pulumi:Stack" || parent === undefined ? "stack" : parent}`;
+    })
+    .sort();
+}
+
+/**
+ * The providers the npm packages ask for, installed into the engine's plugin
+ * directory from the toolchain's builds: a component provider's plugin
+ * dependencies are installed there, not taken from PATH.
+ */
+function installProviderPlugins(env: Record<string, string>): void {
+  for (const name of ["kubernetes", "github", "tls"]) {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", "@pulumi", name, "package.json"), "utf8")) as { version: string; pulumi?: { version?: string } };
+    const version = pkg.pulumi?.version ?? pkg.version;
+    const binary = execFileSync("bash", ["-c", `command -v pulumi-resource-${name}`], { encoding: "utf8" }).trim();
+    execFileSync("pulumi", ["plugin", "install", "resource", name, version, "--file", binary], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
+  }
+}
+
+/** The Pulumi YAML program: the lab's provider and one Platform with the stack config's values. */
+function yamlProgram(double: GitHubDouble, manifests: string): string {
+  return stringify({
+    name: "flux-capsule-yaml",
+    runtime: "yaml",
+    description: "The Platform component from Pulumi YAML (e2e/languages.test.ts).",
+    packages: { "flux-capsule": path.join(ROOT, "provider") },
+    config: { "pulumi:disable-default-providers": { value: ["kubernetes"] } },
+    resources: {
+      cluster: { type: "pulumi:providers:kubernetes", properties: { kubeconfig: KUBECONFIG, context: CONTEXT } },
+      platform: {
+        type: "flux-capsule:index:Platform",
+        properties: {
+          owner: double.owner,
+          flux: {
+            version: "v2.7.5",
+            repository: "fleet-infra",
+            path: "clusters/lab",
+            manifests,
+            sshHost: `127.0.0.1:${double.sshPort}`,
+            knownHosts: double.knownHosts,
+          },
+          tenancy: "namespace",
+          capsule: { install: false },
+          tenants: TENANTS,
+        },
+        options: { providers: ["${cluster}"] },
+      },
+    },
+    outputs: { syncUrl: "${platform.syncUrl}", tenants: "${platform.tenants}" },
+  });
+}
+
+describe("Platform from every language, under the real engine", function () {
+  this.timeout(1_200_000);
+  let dir: string;
+  let double: GitHubDouble;
+  let typescript: string[];
+
+  before(async () => {
+    useLab();
+    dir = sharedTempDir("flux-capsule-languages-");
+    double = await startGitHubDouble({ dataDir: path.join(dir, "github"), token: TOKEN, owner: OWNER });
+    await double.createRepo(OWNER, "fleet-infra", "main");
+    await double.createRepo(OWNER, "dev-fleet", "main");
+    await double.createBranch(OWNER, "dev-fleet", "dev-team");
+    await double.createRepo(OWNER, "ops-fleet", "main");
+  });
+  after(async () => {
+    await double?.close();
+  });
+
+  it("1. a stack of the 0.1.0 program moves under Platform: nothing replaced, nothing deleted", async () => {
+    const legacyDir = path.join(dir, "legacy");
+    fs.mkdirSync(legacyDir, { recursive: true });
+    // The same project (name, config contract), with the 0.1.0 program as its main.
+    fs.writeFileSync(path.join(legacyDir, "Pulumi.yaml"), fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+    fs.writeFileSync(path.join(legacyDir, "index.ts"), `import program = require(${JSON.stringify(path.join(ROOT, "e2e/fixtures/stack-0.1.0"))});\nexport = program;\n`);
+    fs.writeFileSync(path.join(legacyDir, "tsconfig.json"), JSON.stringify({ extends: path.join(ROOT, "tsconfig.json"), include: ["index.ts"] }));
+    fs.writeFileSync(path.join(legacyDir, "package.json"), JSON.stringify({ name: "flux-capsule-0.1.0", private: true }));
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(legacyDir, "node_modules"));
+    const common = { name: STACK, tenancy: "namespace" as const, tenants: TENANTS, double, token: TOKEN, stateDir: path.join(dir, "state") };
+
+    const legacy = await LabStack.create({ ...common, workDir: legacyDir });
+    say(`0.1.0 program, up: ${JSON.stringify(changes(await legacy.up()))}`);
+    const before = await resourceList(legacy.stack);
+    assert.ok(before.includes("flux-capsule:index:FluxBootstrap flux <- stack"), "0.1.0 has its components at the root");
+
+    const current = await LabStack.create({ ...common });
+    const preview = changes(await current.preview());
+    say(`today's index.ts on the same stack, preview: ${JSON.stringify(preview)}`);
+    assert.deepEqual(preview, { create: 1 }, "only the Platform component itself is new");
+    const applied = changes(await current.up());
+    assert.deepEqual(applied, { create: 1 });
+    assert.deepEqual(changes(await current.preview(true)), {}, "converged: preview --refresh shows nothing to do");
+    typescript = await resourceList(current.stack);
+    const moved = before.map((r) => r.replace(/ <- stack$/, " <- flux-capsule:index:Platform"));
+    assert.deepEqual(typescript.filter((r) => !r.startsWith("flux-capsule:index:Platform ")), moved, "the same resources, now under Platform");
+    say(`${typescript.length} resources, the same URNs by alias; destroy: ${JSON.stringify(changes(await current.destroy()))}`);
+    await current.remove();
+    fs.rmSync(path.join(legacyDir, `Pulumi.${STACK}.yaml`), { force: true });
+  });
+
+  it("2. a Pulumi YAML program makes the same resources through the component provider", async () => {
+    assert.ok(typescript, "needs the TypeScript stack's resources (test 1)");
+    const yamlDir = path.join(dir, "yaml");
+    fs.mkdirSync(yamlDir, { recursive: true });
+    fs.writeFileSync(path.join(yamlDir, "Pulumi.yaml"), yamlProgram(double, labInstallYaml()));
+    const env = engineEnv(path.join(dir, "state"));
+    installProviderPlugins(env);
+    const stack = await LocalWorkspace.createOrSelectStack(
+      { stackName: "e2e-yaml", workDir: yamlDir },
+      { envVars: env, pulumiHome: env.PULUMI_HOME },
+    );
+    await stack.setAllConfig({
+      "github:owner": { value: double.owner },
+      "github:token": { value: TOKEN, secret: true },
+      "github:baseUrl": { value: double.baseUrl },
+    });
+    const progress = (out: string) => { for (const l of out.split("\n")) if (/error|Resources:|Duration:/.test(l)) say(`[yaml] ${l.trim()}`); };
+    try {
+      const up = await stack.up({ onOutput: progress });
+      say(`yaml up: ${JSON.stringify(up.summary.resourceChanges)}`);
+      const yaml = await resourceList(stack);
+      assert.deepEqual(yaml, typescript, "the YAML program's resources are the TypeScript stack's (type, name, parent)");
+      say(`same ${yaml.length} resources as the TypeScript stack`);
+      const again = await stack.preview({ refresh: true, diff: false });
+      assert.deepEqual(changes(again.changeSummary), {}, "a second preview --refresh shows nothing to do");
+      const outputs = await stack.outputs();
+      const tenants = outputs.tenants?.value as Record<string, { reconciler: string; publicKey: string }>;
+      assert.equal(tenants["dev-team"]!.reconciler, "system:serviceaccount:dev-team-apps:dev-team");
+      assert.match(tenants["ops-team"]!.publicKey, /^ecdsa-sha2-nistp384 /);
+      const sync = getObject<{ spec: { serviceAccountName?: string } }>(KS, "dev-team", "dev-team-apps");
+      assert.equal(sync?.spec.serviceAccountName, "dev-team", "the tenant's Kustomization reconciles as its own account");
+      assert.deepEqual(double.listKeys(OWNER, "dev-fleet").map((k) => k.readOnly), [true], "one read-only key on the tenant's repository");
+    } finally {
+      const destroyed = await stack.destroy({ onOutput: progress });
+      say(`yaml destroy: ${JSON.stringify(destroyed.summary.resourceChanges)}`);
+      await stack.workspace.removeStack("e2e-yaml", { force: true });
+    }
+    assert.deepEqual(double.listKeys(OWNER, "dev-fleet"), [], "destroy removed the tenant's key");
+  });
+});
