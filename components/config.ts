@@ -9,8 +9,8 @@ import {
   DEFAULT_SSH_HOST,
   DEFAULT_TENANT_PATH,
 } from "./defaults";
-import { KEY_ALGORITHMS } from "./deploy-key/deploy-key";
 import { fluxBootstrapProblems } from "./flux/validate";
+import { KEY_ALGORITHMS } from "./shared";
 import { TENANCY_MODES, UNLIMITED } from "./tenant/render";
 import { tenantProblems, tenantSetProblems } from "./tenant/validate";
 import { ArgumentError, describe, dns1123LabelProblem, FieldProblem } from "./validation";

@@ -23,11 +23,10 @@ export { checkFluxBootstrap, FluxBootstrap, FluxBootstrapArgs } from "./flux/boo
 export { assertFluxRelease, releaseProblems, ReleaseCheckOptions, RELEASE_CONTROLLERS } from "./flux/release";
 export { Tenant, TenantArgs } from "./tenant/tenant";
 export { Capsule, CapsuleArgs, CapsuleUser, CapsuleUserKind, capsuleUsers, CAPSULE_CHART_REPO } from "./capsule/capsule";
-export { DeployKey, DeployKeyArgs, KeyAlgorithm, KEY_ALGORITHMS } from "./deploy-key/deploy-key";
+export { DeployKey, DeployKeyArgs } from "./deploy-key/deploy-key";
 export { GITHUB_KNOWN_HOSTS } from "./deploy-key/known-hosts";
-export { GitHubWriteQueue, GitHubWriteQueueOptions } from "./github/write-queue";
+export { GitHubWriteQueue, GitHubWriteQueueOptions, KeyAlgorithm, KEY_ALGORITHMS, KubeObject, ManifestError } from "./shared";
 export {
-  KubeObject,
   assertManifestsPinned,
   DEFAULT_MAX_MANIFEST_BYTES,
   LoadedManifests,
@@ -36,7 +35,6 @@ export {
   readManifestBytes,
   ReadOptions,
   VERSION_LABEL,
-  ManifestError,
   parseManifests,
   releaseManifestUrl,
   DEFAULT_COMPONENTS,

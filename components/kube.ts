@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { KubeObject, ManifestError } from "./flux/manifests";
+import { KubeObject, ManifestError } from "./shared";
 
 // `never` args: every typed class accepts a parsed object at run time; the
 // table only needs to know each entry constructs a resource.

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CAPSULE_CHART_VERSION } from "../defaults";
 import { forceApply } from "../kube";
-import { CAPSULE_API } from "../tenant/render";
+import { CAPSULE_API } from "../shared";
 import { assertValidArgs, CAPSULE_NAMESPACE, CONTROL_CHARACTER, FieldProblem, Problems, quote, semverProblem } from "../validation";
 
 export { CAPSULE_CHART_VERSION, CAPSULE_NAMESPACE };

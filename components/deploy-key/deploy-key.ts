@@ -2,27 +2,11 @@ import * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { forceApply } from "../kube";
-import { GitHubWriteQueue } from "../github/write-queue";
-import { GITHUB_KNOWN_HOSTS } from "./known-hosts";
 import { DEFAULT_KEY_ALGORITHM } from "../defaults";
+import { forceApply } from "../kube";
+import { GitHubWriteQueue, KEY_ALGORITHMS, KeyAlgorithm } from "../shared";
 import { assertValidArgs, CONTROL_CHARACTER, dns1123LabelProblem, knownHostsProblems, Problems, quote, repositoryNameProblem } from "../validation";
-
-/**
- * Key algorithms Flux can use for SSH: ECDSA P-384 (Flux's default) or
- * ED25519. An object as well as a type, so the generated SDKs get an enum.
- */
-export const KeyAlgorithm = {
-  /** ECDSA on P-384, Flux's default. */
-  EcdsaP384: "ecdsa-p384",
-  /** ED25519. */
-  Ed25519: "ed25519",
-} as const;
-/** A key algorithm Flux can use for SSH. */
-export type KeyAlgorithm = (typeof KeyAlgorithm)[keyof typeof KeyAlgorithm];
-
-/** The key algorithms, for validation. */
-export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = Object.values(KeyAlgorithm);
+import { GITHUB_KNOWN_HOSTS } from "./known-hosts";
 
 /** Arguments of {@link DeployKey}. */
 export interface DeployKeyArgs {

@@ -1,14 +1,14 @@
 import * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DeployKey, KeyAlgorithm } from "../deploy-key/deploy-key";
-import { GitHubWriteQueue } from "../github/write-queue";
-import { isCustomObject, kubeResource, objectKey } from "../kube";
+import { DeployKey } from "../deploy-key/deploy-key";
 import { DEFAULT_BRANCH, DEFAULT_SERVICE_ACCOUNT, DEFAULT_SSH_HOST } from "../defaults";
+import { isCustomObject, kubeResource, objectKey } from "../kube";
+import { GitHubWriteQueue, KeyAlgorithm, sshRepoUrl } from "../shared";
 import { ArgumentError, assertValidArgs, cleanRepoPath } from "../validation";
 import { FLUX_NAMESPACE, isCrd } from "./manifests";
 import { FluxRender, renderFlux } from "./render";
-import { sshRepoUrl, SYNC_NAME } from "./repo-files";
+import { SYNC_NAME } from "./repo-files";
 import { fluxBootstrapProblems } from "./validate";
 
 /** Arguments of {@link FluxBootstrap}. */

@@ -1,4 +1,5 @@
-import { containersOf, KubeObject, podSpecOf } from "./manifests";
+import { KubeObject } from "../shared";
+import { containersOf, podSpecOf } from "./manifests";
 
 /**
  * One container argument appended to some controllers' Deployments. The same

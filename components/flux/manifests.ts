@@ -2,21 +2,8 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
+import { KubeObject, ManifestError } from "../shared";
 import { FLUX_NAMESPACE } from "../validation";
-
-/** A Kubernetes object as parsed from a manifest: plain JSON data. */
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    [key: string]: unknown;
-  };
-  [key: string]: unknown;
-}
 
 /** The controllers `flux install` deploys by default. */
 export const DEFAULT_COMPONENTS: readonly string[] = [
@@ -44,11 +31,6 @@ export { FLUX_NAMESPACE };
 /** Where a Flux release publishes its all-in-one manifest. */
 export function releaseManifestUrl(version: string): string {
   return `https://github.com/fluxcd/flux2/releases/download/${version}/install.yaml`;
-}
-
-/** A manifest failed to load or does not hold what was asked of it. */
-export class ManifestError extends Error {
-  override readonly name = "ManifestError";
 }
 
 const MIB = 1024 * 1024;

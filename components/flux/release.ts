@@ -15,15 +15,9 @@
  * own way). Anything else is refused, even where it looks harmless: a field
  * no release sets is a field nobody reviewed.
  */
+import { KubeObject, ManifestError } from "../shared";
 import { lockdownArgPatches } from "./lockdown";
-import {
-  DEFAULT_COMPONENTS,
-  EXTRA_COMPONENTS,
-  FLUX_NAMESPACE,
-  KubeObject,
-  ManifestError,
-  VERSION_LABEL,
-} from "./manifests";
+import { DEFAULT_COMPONENTS, EXTRA_COMPONENTS, FLUX_NAMESPACE, VERSION_LABEL } from "./manifests";
 
 /**
  * Every controller a Flux release names: the default and extra components,

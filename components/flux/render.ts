@@ -1,3 +1,4 @@
+import { KubeObject } from "../shared";
 import { applyArgPatches, lockdownArgPatches, ControllerArgPatch } from "./lockdown";
 import {
   applyComponentOptions,
@@ -5,7 +6,6 @@ import {
   ComponentOptions,
   DEFAULT_COMPONENTS,
   EXTRA_COMPONENTS,
-  KubeObject,
   parseManifests,
   selectComponents,
 } from "./manifests";

@@ -1,7 +1,8 @@
 import { stringify } from "yaml";
-import { ControllerArgPatch, patchTargets, PLATFORM_RECONCILER_SA } from "./lockdown";
-import { FLUX_NAMESPACE, KubeObject } from "./manifests";
+import { KubeObject } from "../shared";
 import { kustomizationPath } from "../validation";
+import { ControllerArgPatch, patchTargets, PLATFORM_RECONCILER_SA } from "./lockdown";
+import { FLUX_NAMESPACE } from "./manifests";
 
 /** What the `flux-system` GitRepository and Kustomization point at. */
 export interface SyncSpec {
@@ -21,11 +22,6 @@ export interface SyncSpec {
 
 /** The name Flux's bootstrap gives its own source and Kustomization. */
 export const SYNC_NAME = "flux-system";
-
-/** `ssh://git@github.com/acme/fleet` for host `github.com`, owner `acme`, repo `fleet`. */
-export function sshRepoUrl(host: string, owner: string, repository: string): string {
-  return `ssh://git@${host}/${owner}/${repository}`;
-}
 
 /** The GitRepository and Kustomization that make Flux reconcile the platform repo. */
 export function syncObjects(spec: SyncSpec): [KubeObject, KubeObject] {

@@ -1,5 +1,5 @@
-import { KEY_ALGORITHMS } from "../deploy-key/deploy-key";
 import { DEFAULT_SSH_HOST } from "../defaults";
+import { KEY_ALGORITHMS } from "../shared";
 import {
   branchProblem,
   CONTROL_CHARACTER,

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Capsule, CapsuleUserKind } from "../capsule/capsule";
 import { parseSettingsArgs, StackConfig } from "../config";
-import { KeyAlgorithm } from "../deploy-key/deploy-key";
+import { KeyAlgorithm } from "../shared";
 import { checkFluxBootstrap, FluxBootstrap, FluxBootstrapArgs } from "../flux/bootstrap";
 import { loadFluxManifests } from "../flux/manifests";
 import { GitHubWriteQueue } from "../github/write-queue";

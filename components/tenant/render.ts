@@ -1,5 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
-import { KubeObject } from "../flux/manifests";
+import { CAPSULE_API, KubeObject } from "../shared";
 import { kustomizationPath } from "../validation";
 
 /**
@@ -39,9 +39,6 @@ export function namespaceQuotaOf(quota: number | typeof UNLIMITED | undefined, l
   if (quota === UNLIMITED) return undefined;
   return quota ?? listed;
 }
-
-/** Capsule's API version for Tenant and CapsuleConfiguration. */
-export const CAPSULE_API = "capsule.clastix.io/v1beta2";
 
 /** The object names derived from a tenant name; each must be a DNS-1123 label. */
 export interface TenantNames {

@@ -1,10 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DeployKey, KeyAlgorithm } from "../deploy-key/deploy-key";
-import { sshRepoUrl } from "../flux/repo-files";
-import { GitHubWriteQueue } from "../github/write-queue";
+import { DeployKey } from "../deploy-key/deploy-key";
 import { DEFAULT_SSH_HOST, DEFAULT_TENANT_PATH } from "../defaults";
 import { forceApply, kubeResource } from "../kube";
+import { GitHubWriteQueue, KeyAlgorithm, sshRepoUrl } from "../shared";
 import { assertValidArgs } from "../validation";
 import {
   CAPSULE_TENANT_LABEL,

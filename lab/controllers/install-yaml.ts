@@ -8,7 +8,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
-import { KubeObject, VERSION_LABEL } from "../../components/flux/manifests";
+import { VERSION_LABEL } from "../../components/flux/manifests";
+import { KubeObject } from "../../components/shared";
 import { assertFluxRelease } from "../../components/flux/release";
 
 interface Obj { kind: string; metadata: { name: string } }

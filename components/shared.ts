@@ -1,4 +1,54 @@
+/**
+ * What several features share: the shape of a Kubernetes object as data, the
+ * names they must agree on (Capsule's API, a Git SSH URL, key algorithms) and
+ * the queue their GitHub writes join. Features import this module (and the
+ * other modules at the root of components/), never each other's files.
+ * Plain values and types only: nothing here loads a provider SDK.
+ */
 import * as pulumi from "@pulumi/pulumi";
+
+/** A Kubernetes object as plain JSON data: parsed from a manifest or rendered by a feature. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+/** A manifest failed to load or does not hold what was asked of it. */
+export class ManifestError extends Error {
+  override readonly name = "ManifestError";
+}
+
+/** Capsule's API version for Tenant and CapsuleConfiguration. */
+export const CAPSULE_API = "capsule.clastix.io/v1beta2";
+
+/** `ssh://git@github.com/acme/fleet` for host `github.com`, owner `acme`, repo `fleet`. */
+export function sshRepoUrl(host: string, owner: string, repository: string): string {
+  return `ssh://git@${host}/${owner}/${repository}`;
+}
+
+/**
+ * Key algorithms Flux can use for SSH: ECDSA P-384 (Flux's default) or
+ * ED25519. An object as well as a type, so the generated SDKs get an enum.
+ */
+export const KeyAlgorithm = {
+  /** ECDSA on P-384, Flux's default. */
+  EcdsaP384: "ecdsa-p384",
+  /** ED25519. */
+  Ed25519: "ed25519",
+} as const;
+/** A key algorithm Flux can use for SSH. */
+export type KeyAlgorithm = (typeof KeyAlgorithm)[keyof typeof KeyAlgorithm];
+
+/** The key algorithms, for validation. */
+export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = Object.values(KeyAlgorithm);
 
 /** Options of {@link GitHubWriteQueue}. */
 export interface GitHubWriteQueueOptions {
