@@ -11,7 +11,7 @@ import {
 } from "./defaults";
 import { fluxBootstrapProblems } from "./flux/validate";
 import { KEY_ALGORITHMS } from "./shared";
-import { TENANCY_MODES, UNLIMITED } from "./tenant/render";
+import { serviceAccountUser, TENANCY_MODES, tenantNames, UNLIMITED } from "./tenant/render";
 import { tenantProblems, tenantSetProblems } from "./tenant/validate";
 import { ArgumentError, describe, dns1123LabelProblem, FieldProblem } from "./validation";
 
@@ -222,7 +222,7 @@ function parseSettings(raw: RawStackConfig, names: KeyNames): { config: StackCon
     if (p) problems.push(`${key("reservedNamespaces", i)} ${p}`);
   });
   // The reconcilers are derived from tenants checked below; here they only keep administrators apart from them.
-  const tenantReconcilers = c.tenants.map((t) => `system:serviceaccount:${t.namespaces[0] ?? ""}:${t.name}`);
+  const tenantReconcilers = c.tenants.map((t) => serviceAccountUser(t.namespaces[0] ?? "", tenantNames(t.name).serviceAccount));
   at(`${key("capsule")}.`, capsuleProblems({ ...c.capsule, reconcilers: tenantReconcilers }).filter((p) => p.field !== "reconcilers"));
 
   const tenantPrefix = (i: number, tenantName: string) => `${key("tenants", i)} ${JSON.stringify(tenantName)}: `;

@@ -43,7 +43,18 @@ export {
 } from "./flux/manifests";
 export { renderFlux, FluxRender, FluxRenderInput } from "./flux/render";
 export { lockdownArgPatches, ControllerArgPatch, PLATFORM_RECONCILER_SA } from "./flux/lockdown";
-export { TenancyMode, TENANCY_MODES, TenantNames, tenantNames, TENANT_ROLE, UNLIMITED, namespaceQuotaOf } from "./tenant/render";
+export {
+  namespaceQuotaOf,
+  renderTenant,
+  TenancyMode,
+  TENANCY_MODES,
+  TenantNames,
+  tenantNames,
+  TenantRender,
+  TenantRenderInput,
+  TENANT_ROLE,
+  UNLIMITED,
+} from "./tenant/render";
 export { tenantProblems, tenantSetProblems, TenantShape, TenantContext, TenantClaim } from "./tenant/validate";
 export { fluxBootstrapProblems, FluxBootstrapShape } from "./flux/validate";
 export { capsuleProblems } from "./capsule/capsule";

@@ -29,8 +29,26 @@ const BUILT_IN: Record<string, KubeConstructor> = {
   "policy/v1/PodDisruptionBudget": k8s.policy.v1.PodDisruptionBudget,
 };
 
+/**
+ * A {@link KubeObject} as registered: its namespace and labels may be outputs
+ * of other resources (a Namespace's name, a Tenant's id), so that the object
+ * waits for them.
+ */
+export interface KubeObjectInput {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: pulumi.Input<string>;
+    labels?: Record<string, pulumi.Input<string>>;
+    annotations?: Record<string, string>;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
 /** True for objects of an API group outside Kubernetes' own (they need a CRD first). */
-export function isCustomObject(o: KubeObject): boolean {
+export function isCustomObject(o: Pick<KubeObject, "apiVersion">): boolean {
   const group = o.apiVersion.includes("/") ? o.apiVersion.split("/")[0]! : "";
   return group.includes(".") && !group.endsWith(".k8s.io");
 }
@@ -60,7 +78,7 @@ export function objectKey(o: KubeObject): string {
  * CustomResource, applied with {@link FORCE_APPLY}: Pulumi's state is the
  * source of truth for what it creates.
  */
-export function kubeResource(name: string, object: KubeObject, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
+export function kubeResource(name: string, object: KubeObjectInput, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
   object = { ...object, metadata: forceApply(object.metadata) };
   const typed = BUILT_IN[`${object.apiVersion}/${object.kind}`];
   if (typed) return new typed(name, object as never, opts);

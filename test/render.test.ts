@@ -1,13 +1,15 @@
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
+import * as path from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { applyArgPatches, lockdownArgPatches } from "../components/flux/lockdown";
 import { applyComponentOptions, loadFluxManifests, parseManifests, selectComponents } from "../components/flux/manifests";
 import { KubeObject } from "../components/shared";
 import { renderFlux } from "../components/flux/render";
-import { capsuleTenantObject, reconcilerRoleBinding, tenantSyncObjects } from "../components/tenant/render";
+import { capsuleTenantObject, reconcilerRoleBinding, renderTenant, tenantSyncObjects } from "../components/tenant/render";
 import { capsuleUsers } from "../components/capsule/capsule";
 import { FIXTURE } from "./harness";
 
@@ -234,6 +236,44 @@ describe("tenant objects", () => {
       { kind: "ServiceAccount", name: "dev-team", namespace: "dev-team-tools" },
     ]);
     assert.equal((reconcilerRoleBinding("dev-team", "dev-team-apps", "dev-team-apps").subjects as unknown[]).length, 1);
+  });
+
+  const tenant = { name: "dev-team", namespaces: ["dev-team-apps", "dev-team-tools"], owner: "acme", repository: "dev-fleet" } as const;
+  const labelsOf = (objects: readonly KubeObject[]) => objects.map((o) => [o.metadata.name, o.metadata.namespace, o.metadata.labels]);
+
+  it("renderTenant, capsule mode: a Capsule Tenant holding the namespaces listed, one reconciler in the home namespace", () => {
+    const r = renderTenant({ ...tenant, mode: "capsule" });
+    assert.equal(r.home, "dev-team-apps");
+    assert.equal(r.reconciler, "system:serviceaccount:dev-team-apps:dev-team");
+    assert.deepEqual(r.capsuleTenant, capsuleTenantObject("dev-team", "dev-team-apps", 2));
+    const both = { "toolkit.fluxcd.io/tenant": "dev-team", "capsule.clastix.io/tenant": "dev-team" };
+    assert.deepEqual(labelsOf(r.namespaces), [["dev-team-apps", undefined, both], ["dev-team-tools", undefined, both]]);
+    assert.deepEqual(labelsOf(r.serviceAccounts), [["dev-team", "dev-team-apps", { "toolkit.fluxcd.io/tenant": "dev-team" }]]);
+    assert.deepEqual(r.roleBindings, []);
+    assert.deepEqual(r.sync, tenantSyncObjects("dev-team", "dev-team-apps", { url: "ssh://git@github.com/acme/dev-fleet", branch: "dev-team", path: "./" }));
+  });
+
+  it("renderTenant, namespace mode: a reconciler and an admin RoleBinding in every namespace, nothing of Capsule", () => {
+    const r = renderTenant({ ...tenant, mode: "namespace" });
+    assert.equal(r.capsuleTenant, undefined);
+    const flux = { "toolkit.fluxcd.io/tenant": "dev-team" };
+    assert.deepEqual(labelsOf(r.namespaces), [["dev-team-apps", undefined, flux], ["dev-team-tools", undefined, flux]]);
+    assert.deepEqual(labelsOf(r.serviceAccounts), [["dev-team", "dev-team-apps", flux], ["dev-team", "dev-team-tools", flux]]);
+    assert.deepEqual(r.roleBindings, [reconcilerRoleBinding("dev-team", "dev-team-apps", "dev-team-apps"), reconcilerRoleBinding("dev-team", "dev-team-apps", "dev-team-tools")]);
+  });
+
+  it("renderTenant: the quota, branch, path and Git host given replace the defaults", () => {
+    const r = renderTenant({ ...tenant, mode: "capsule", namespaceQuota: "unlimited", branch: "release", path: "clusters/dev", sshHost: "git.example.com:2222" });
+    assert.equal((r.capsuleTenant!.spec as Record<string, unknown>).namespaceOptions, undefined);
+    assert.deepEqual(r.sync, tenantSyncObjects("dev-team", "dev-team-apps", { url: "ssh://git@git.example.com:2222/acme/dev-fleet", branch: "release", path: "clusters/dev" }));
+    assert.deepEqual((renderTenant({ ...tenant, mode: "capsule", namespaceQuota: 5 }).capsuleTenant!.spec as Record<string, unknown>).namespaceOptions, { quota: 5 });
+  });
+
+  it("the renders load without the Pulumi SDK or a provider (plain data in, plain data out)", () => {
+    const script = "require('./components/tenant/render'); require('./components/flux/render');" +
+      "process.stdout.write(Object.keys(require.cache).filter((m) => m.includes('@pulumi')).join(','))";
+    const loaded = execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], { cwd: path.join(__dirname, ".."), encoding: "utf8" });
+    assert.equal(loaded, "");
   });
 
   it("Capsule users: the default group plus each reconciler, sorted and unique", () => {

@@ -1,5 +1,5 @@
-import * as k8s from "@pulumi/kubernetes";
-import { CAPSULE_API, KubeObject } from "../shared";
+import { DEFAULT_SSH_HOST, DEFAULT_TENANT_PATH } from "../defaults";
+import { CAPSULE_API, KubeObject, sshRepoUrl } from "../shared";
 import { kustomizationPath } from "../validation";
 
 /**
@@ -137,7 +137,7 @@ export function capsuleTenantObject(tenant: string, home: string, namespaceQuota
  * the tenant's Kustomization) and the namespace's own reconciler (for tenant
  * Flux objects living there) get {@link TENANT_ROLE}.
  */
-export function reconcilerRoleBinding(tenant: string, home: string, namespace: string): k8s.types.input.rbac.v1.RoleBinding & { metadata: { name: string; namespace: string } } {
+export function reconcilerRoleBinding(tenant: string, home: string, namespace: string): KubeObject {
   const names = tenantNames(tenant);
   const subjects = [home, namespace]
     .filter((ns, i, all) => all.indexOf(ns) === i)
@@ -148,5 +148,85 @@ export function reconcilerRoleBinding(tenant: string, home: string, namespace: s
     metadata: { name: names.roleBinding, namespace, labels: { [FLUX_TENANT_LABEL]: tenant } },
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: TENANT_ROLE },
     subjects,
+  };
+}
+
+/** Everything {@link renderTenant} needs: a tenant's plain fields (as {@link TenantArgs} holds them). */
+export interface TenantRenderInput {
+  /** Tenant name: it names the reconciler and the tenant's objects. */
+  readonly name: string;
+  /** Isolation: per tenant (Capsule) or per namespace. */
+  readonly mode: TenancyMode;
+  /** The tenant's namespaces, the first its home; at least one. */
+  readonly namespaces: readonly string[];
+  /** GitHub owner of the tenant's repository. */
+  readonly owner: string;
+  /** The tenant's repository under `owner`. */
+  readonly repository: string;
+  /** Branch to reconcile. Default: the tenant name. */
+  readonly branch?: string;
+  /** Path in the repository. Default {@link DEFAULT_TENANT_PATH}. */
+  readonly path?: string;
+  /** SSH host (and `:port`) of the Git server. Default {@link DEFAULT_SSH_HOST}. */
+  readonly sshHost?: string;
+  /** Most namespaces the tenant may own (capsule mode); see {@link namespaceQuotaOf}. */
+  readonly namespaceQuota?: number | typeof UNLIMITED;
+}
+
+/** A rendered tenant: the objects {@link Tenant} registers, as plain data. */
+export interface TenantRender {
+  /** Names of the tenant's objects. */
+  readonly names: TenantNames;
+  /** The home namespace: reconciler (capsule mode), deploy key Secret and sync objects live there. */
+  readonly home: string;
+  /** The reconciler as a Kubernetes user name, `system:serviceaccount:<home>:<name>`. */
+  readonly reconciler: string;
+  /** Capsule mode: the Capsule Tenant owning the namespaces. */
+  readonly capsuleTenant?: KubeObject;
+  /** The tenant's namespaces, labelled as the tenant's (for Capsule too, in capsule mode). */
+  readonly namespaces: readonly KubeObject[];
+  /** The reconciler's ServiceAccounts: in the home namespace (capsule mode) or in each (namespace mode). */
+  readonly serviceAccounts: readonly KubeObject[];
+  /** Namespace mode: the RoleBinding giving the reconcilers {@link TENANT_ROLE} in each namespace. */
+  readonly roleBindings: readonly KubeObject[];
+  /** The tenant's GitRepository and Kustomization, in its home namespace. */
+  readonly sync: readonly [KubeObject, KubeObject];
+}
+
+/**
+ * Turns a tenant's fields into the objects that isolate and reconcile it.
+ * Pure: {@link Tenant} only wires the result to resources, so every decision
+ * (labels, where the reconciler lives, its rights, the quota, the sync
+ * source) is covered by plain unit tests.
+ */
+export function renderTenant(input: TenantRenderInput): TenantRender {
+  const tenant = input.name;
+  const names = tenantNames(tenant);
+  const home = input.namespaces[0]!;
+  const capsule = input.mode === "capsule";
+  const tenantLabel = { [FLUX_TENANT_LABEL]: tenant };
+  // Capsule mode: the label places each namespace in the Capsule Tenant.
+  const namespaceLabels = capsule ? { ...tenantLabel, [CAPSULE_TENANT_LABEL]: tenant } : tenantLabel;
+  // The reconciler lives in the home namespace (capsule mode: the tenant
+  // owner) or in every namespace (namespace mode, as `flux create tenant`),
+  // so tenant Flux objects anywhere can name a local account.
+  const accountNamespaces = capsule ? [home] : input.namespaces;
+  return {
+    names,
+    home,
+    reconciler: serviceAccountUser(home, names.serviceAccount),
+    capsuleTenant: capsule ? capsuleTenantObject(tenant, home, namespaceQuotaOf(input.namespaceQuota, input.namespaces.length)) : undefined,
+    namespaces: input.namespaces.map((ns) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { ...namespaceLabels } } })),
+    serviceAccounts: accountNamespaces.map((ns) => ({
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: names.serviceAccount, namespace: ns, labels: { ...tenantLabel } },
+    })),
+    roleBindings: capsule ? [] : input.namespaces.map((ns) => reconcilerRoleBinding(tenant, home, ns)),
+    sync: tenantSyncObjects(tenant, home, {
+      url: sshRepoUrl(input.sshHost ?? DEFAULT_SSH_HOST, input.owner, input.repository),
+      branch: input.branch ?? tenant,
+      path: input.path ?? DEFAULT_TENANT_PATH,
+    }),
   };
 }

@@ -1,23 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DeployKey } from "../deploy-key/deploy-key";
-import { DEFAULT_SSH_HOST, DEFAULT_TENANT_PATH } from "../defaults";
-import { forceApply, kubeResource } from "../kube";
-import { GitHubWriteQueue, KeyAlgorithm, sshRepoUrl } from "../shared";
+import { KubeObjectInput, kubeResource } from "../kube";
+import { GitHubWriteQueue, KeyAlgorithm, KubeObject } from "../shared";
 import { assertValidArgs } from "../validation";
-import {
-  CAPSULE_TENANT_LABEL,
-  capsuleTenantObject,
-  FLUX_TENANT_LABEL,
-  namespaceQuotaOf,
-  reconcilerRoleBinding,
-  serviceAccountUser,
-  TenancyMode,
-  TenantNames,
-  tenantNames,
-  tenantSyncObjects,
-  UNLIMITED,
-} from "./render";
+import { CAPSULE_TENANT_LABEL, renderTenant, TenancyMode, TenantNames, UNLIMITED } from "./render";
 import { tenantProblems } from "./validate";
 
 /** Arguments of {@link Tenant}. */
@@ -91,63 +78,38 @@ export class Tenant extends pulumi.ComponentResource {
     // Checked before the component registers: bad arguments leave nothing in the engine.
     assertValidArgs("Tenant", tenant, tenantProblems({ ...args, name: tenant }, args));
     super("flux-capsule:index:Tenant", name, {}, opts);
-
-    const names = tenantNames(tenant);
-    const home = args.namespaces[0]!;
+    const render = renderTenant({ ...args, name: tenant });
     const after = args.dependsOn ?? [];
 
     // Capsule mode: the Tenant comes first. Its label places each namespace:
     // Capsule turns it into an ownerReference for requests from tenant owners
     // and administrators (the Capsule component makes Pulumi's identity one)
     // and refuses namespaces that reference a Tenant any other way.
-    const capsuleTenant = args.mode === "capsule"
-      ? kubeResource(`${name}-capsule-tenant`, capsuleTenantObject(tenant, home, namespaceQuotaOf(args.namespaceQuota, args.namespaces.length)), { parent: this, dependsOn: after })
+    const capsuleTenant = render.capsuleTenant
+      ? kubeResource(`${name}-capsule-tenant`, render.capsuleTenant, { parent: this, dependsOn: after })
       : undefined;
     // The label's value goes through the Tenant's id: while a new Tenant is
     // only previewed its id is unknown, so its namespaces are not dry-run
     // against an API server whose Capsule webhook would refuse a label naming
     // a Tenant that does not exist yet.
-    const capsuleLabel = capsuleTenant ? capsuleTenant.id.apply(() => tenant) : undefined;
+    const capsuleLabel: Record<string, pulumi.Input<string>> = capsuleTenant
+      ? { [CAPSULE_TENANT_LABEL]: capsuleTenant.id.apply(() => tenant) }
+      : {};
 
     const namespaces = new Map<string, k8s.core.v1.Namespace>();
-    for (const ns of args.namespaces) {
-      namespaces.set(ns, new k8s.core.v1.Namespace(
-        `${name}-ns-${ns}`,
-        {
-          metadata: forceApply({
-            name: ns,
-            labels: (capsuleLabel
-              ? { [FLUX_TENANT_LABEL]: tenant, [CAPSULE_TENANT_LABEL]: capsuleLabel }
-              : { [FLUX_TENANT_LABEL]: tenant }) as Record<string, pulumi.Input<string>>,
-          }),
-        },
-        { parent: this },
-      ));
+    for (const o of render.namespaces) {
+      const labels = { ...o.metadata.labels, ...capsuleLabel };
+      const namespace = kubeResource(`${name}-ns-${o.metadata.name}`, { ...o, metadata: { ...o.metadata, labels } }, { parent: this });
+      namespaces.set(o.metadata.name, namespace as k8s.core.v1.Namespace);
     }
     const nsName = (ns: string) => namespaces.get(ns)!.metadata.name;
+    // Objects in a tenant namespace take its name from the Namespace resource, so they wait for it.
+    const inTenantNamespace = (o: KubeObject): KubeObjectInput => ({ ...o, metadata: { ...o.metadata, namespace: nsName(o.metadata.namespace!) } });
 
-    // The reconciler lives in the home namespace (capsule mode: the tenant
-    // owner) or in every namespace (namespace mode, as `flux create tenant`),
-    // so tenant Flux objects anywhere can name a local account.
-    const accountNamespaces = args.mode === "capsule" ? [home] : args.namespaces;
-    const access: pulumi.Resource[] = [];
-    for (const ns of accountNamespaces) {
-      access.push(new k8s.core.v1.ServiceAccount(
-        `${name}-sa-${ns}`,
-        { metadata: forceApply({ name: names.serviceAccount, namespace: nsName(ns), labels: { [FLUX_TENANT_LABEL]: tenant } }) },
-        { parent: this },
-      ));
-    }
-    if (args.mode === "namespace") {
-      for (const ns of args.namespaces) {
-        const binding = reconcilerRoleBinding(tenant, home, ns);
-        access.push(new k8s.rbac.v1.RoleBinding(
-          `${name}-rb-${ns}`,
-          { ...binding, metadata: forceApply({ ...binding.metadata, namespace: nsName(ns) }) },
-          { parent: this },
-        ));
-      }
-    }
+    const access: pulumi.Resource[] = [
+      ...render.serviceAccounts.map((o) => kubeResource(`${name}-sa-${o.metadata.namespace}`, inTenantNamespace(o), { parent: this })),
+      ...render.roleBindings.map((o) => kubeResource(`${name}-rb-${o.metadata.namespace}`, inTenantNamespace(o), { parent: this })),
+    ];
 
     this.deployKey = new DeployKey(
       `${name}-deploy-key`,
@@ -155,27 +117,23 @@ export class Tenant extends pulumi.ComponentResource {
         repository: args.repository,
         title: args.deployKeyTitle ?? `tenant ${tenant} ${pulumi.getProject()}/${pulumi.getStack()}`,
         algorithm: args.keyAlgorithm,
-        secretNamespace: nsName(home),
-        secretName: names.secret,
+        secretNamespace: nsName(render.home),
+        secretName: render.names.secret,
         knownHosts: args.knownHosts,
         githubQueue: args.githubQueue,
       },
       { parent: this },
     );
 
-    const [sourceObject, kustomizationObject] = tenantSyncObjects(tenant, home, {
-      url: sshRepoUrl(args.sshHost ?? DEFAULT_SSH_HOST, args.owner, args.repository),
-      branch: args.branch ?? tenant,
-      path: args.path ?? DEFAULT_TENANT_PATH,
-    });
-    const source = kubeResource(`${name}-source`, sourceObject, { parent: this, dependsOn: [...after, namespaces.get(home)!, this.deployKey] });
+    const [sourceObject, kustomizationObject] = render.sync;
+    const source = kubeResource(`${name}-source`, sourceObject, { parent: this, dependsOn: [...after, namespaces.get(render.home)!, this.deployKey] });
     kubeResource(`${name}-sync`, kustomizationObject, { parent: this, dependsOn: [...after, source, ...access, ...(capsuleTenant ? [capsuleTenant] : [])] });
 
     this.tenantName = tenant;
-    this.home = home;
-    this.names = names;
-    this.reconciler = serviceAccountUser(home, names.serviceAccount);
+    this.home = render.home;
+    this.names = render.names;
+    this.reconciler = render.reconciler;
     this.namespaces = pulumi.all([...namespaces.values()].map((n) => n.metadata.name));
-    this.registerOutputs({ tenantName: tenant, home, reconciler: this.reconciler, namespaces: this.namespaces });
+    this.registerOutputs({ tenantName: tenant, home: this.home, reconciler: this.reconciler, namespaces: this.namespaces });
   }
 }
