@@ -5,9 +5,13 @@ import {
   CAPSULE_CHART_VERSION,
   DEFAULT_BRANCH,
   DEFAULT_KEY_ALGORITHM,
+  DEFAULT_LOCKDOWN,
+  DEFAULT_NETWORK_POLICY,
   DEFAULT_SERVICE_ACCOUNT,
   DEFAULT_SSH_HOST,
+  DEFAULT_TENANCY,
   DEFAULT_TENANT_PATH,
+  defaultTenantBranch,
 } from "./defaults";
 import { fluxBootstrapProblems } from "./flux/validate";
 import { KEY_ALGORITHMS } from "./shared";
@@ -30,10 +34,10 @@ const fluxSchema = z.strictObject({
   manifests: z.string().min(1).optional(),
   manifestsSha256: z.string().optional(),
   keyAlgorithm: z.enum(KEY_ALGORITHMS as [string, ...string[]]).default(DEFAULT_KEY_ALGORITHM),
-  lockdown: z.boolean().default(true),
+  lockdown: z.boolean().default(DEFAULT_LOCKDOWN),
   defaultServiceAccount: z.string().default(DEFAULT_SERVICE_ACCOUNT),
   registry: z.string().optional(),
-  networkPolicy: z.boolean().default(true),
+  networkPolicy: z.boolean().default(DEFAULT_NETWORK_POLICY),
   tolerations: z.array(z.record(z.string(), z.unknown())).default([]),
   sshHost: z.string().default(DEFAULT_SSH_HOST),
   knownHosts: z.string().optional(),
@@ -59,8 +63,9 @@ const tenantSchema = z.strictObject({
 const stackSchema = z.object({
   owner: z.string(),
   flux: fluxSchema,
-  tenancy: z.enum(TENANCY_MODES as [string, ...string[]]).default("capsule"),
-  capsule: capsuleSchema.default({ install: false, version: CAPSULE_CHART_VERSION }),
+  tenancy: z.enum(TENANCY_MODES as [string, ...string[]]).default(DEFAULT_TENANCY),
+  // Parsed like a given `{}`, so its own defaults apply.
+  capsule: capsuleSchema.prefault({}),
   reservedNamespaces: z.array(z.string()).default([]),
   tenants: z.array(tenantSchema).default([]),
 });
@@ -238,7 +243,7 @@ function parseSettings(raw: RawStackConfig, names: KeyNames): { config: StackCon
       name: t.name,
       namespaces: t.namespaces,
       repository: repository ?? c.flux.repository,
-      branch: t.branch ?? t.name,
+      branch: t.branch ?? defaultTenantBranch(t.name),
       path: t.path,
       namespaceQuota: t.namespaceQuota,
       sharedRepository: t.sharedRepository,

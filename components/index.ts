@@ -24,7 +24,6 @@ export { assertFluxRelease, releaseProblems, ReleaseCheckOptions, RELEASE_CONTRO
 export { Tenant, TenantArgs } from "./tenant/tenant";
 export { Capsule, CapsuleArgs, CapsuleUser, CapsuleUserKind, capsuleUsers, CAPSULE_CHART_REPO } from "./capsule/capsule";
 export { DeployKey, DeployKeyArgs } from "./deploy-key/deploy-key";
-export { GITHUB_KNOWN_HOSTS } from "./deploy-key/known-hosts";
 export { GitHubWriteQueue, GitHubWriteQueueOptions, KeyAlgorithm, KEY_ALGORITHMS, KubeObject, ManifestError } from "./shared";
 export {
   assertManifestsPinned,

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { parse, parseAllDocuments } from "yaml";
-import { GITHUB_KNOWN_HOSTS } from "../components/deploy-key/known-hosts";
+import { GITHUB_KNOWN_HOSTS } from "../components/defaults";
 import { baseConfig, runStack } from "./harness";
 import { isSecretValue, parentType, promiseOf, RecordingMocks, Registered, reveal } from "./mocks";
 

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CAPSULE_CHART_VERSION } from "../defaults";
+import { CAPSULE_CHART_VERSION, DEFAULT_CAPSULE_ADMINISTRATORS } from "../defaults";
 import { forceApply } from "../kube";
 import { CAPSULE_API } from "../shared";
 import { assertValidArgs, CAPSULE_NAMESPACE, CONTROL_CHARACTER, FieldProblem, Problems, quote, semverProblem } from "../validation";
@@ -94,9 +94,6 @@ function administratorProblem(name: string, reconcilers: readonly string[]): str
   if (reconcilers.includes(name)) return `${quote(name)} is a tenant's reconciler; a tenant must not administer other tenants`;
   return undefined;
 }
-
-/** Default Capsule administrators: the cluster-admin group of client-certificate kubeconfigs. */
-export const DEFAULT_CAPSULE_ADMINISTRATORS: readonly CapsuleUser[] = [{ kind: "Group", name: "system:masters" }];
 
 /**
  * Capsule for the platform: optionally installed from its chart, and the one

@@ -2,11 +2,10 @@ import * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { DEFAULT_KEY_ALGORITHM } from "../defaults";
+import { DEFAULT_KEY_ALGORITHM, GITHUB_KNOWN_HOSTS } from "../defaults";
 import { forceApply } from "../kube";
 import { GitHubWriteQueue, KEY_ALGORITHMS, KeyAlgorithm } from "../shared";
 import { assertValidArgs, CONTROL_CHARACTER, dns1123LabelProblem, knownHostsProblems, Problems, quote, repositoryNameProblem } from "../validation";
-import { GITHUB_KNOWN_HOSTS } from "./known-hosts";
 
 /** Arguments of {@link DeployKey}. */
 export interface DeployKeyArgs {

@@ -2,7 +2,7 @@ import * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DeployKey } from "../deploy-key/deploy-key";
-import { DEFAULT_BRANCH, DEFAULT_SERVICE_ACCOUNT, DEFAULT_SSH_HOST } from "../defaults";
+import { DEFAULT_BRANCH, DEFAULT_LOCKDOWN, DEFAULT_SERVICE_ACCOUNT, DEFAULT_SSH_HOST } from "../defaults";
 import { isCustomObject, kubeResource, objectKey } from "../kube";
 import { GitHubWriteQueue, KeyAlgorithm, sshRepoUrl } from "../shared";
 import { ArgumentError, assertValidArgs, cleanRepoPath } from "../validation";
@@ -89,7 +89,7 @@ export class FluxBootstrap extends pulumi.ComponentResource {
     // untrusted manifests leave nothing behind in the engine.
     const render = checkFluxBootstrap(name, args);
     super("flux-capsule:index:FluxBootstrap", name, {}, opts);
-    const branch = args.branch ?? DEFAULT_BRANCH;
+    const branch = branchOf(args);
     const cleanPath = cleanRepoPath(args.path);
     const repoDir = [cleanPath, "flux-system"].filter((p) => p !== "").join("/");
 
@@ -176,6 +176,11 @@ export class FluxBootstrap extends pulumi.ComponentResource {
   }
 }
 
+/** The branch Flux reconciles and the files are committed to. */
+function branchOf(args: FluxBootstrapArgs): string {
+  return args.branch ?? DEFAULT_BRANCH;
+}
+
 const rendered = new WeakMap<FluxBootstrapArgs, FluxRender>();
 
 /**
@@ -198,14 +203,14 @@ export function checkFluxBootstrap(name: string, args: FluxBootstrapArgs): FluxR
       manifestsSource: args.manifestsSource ?? "install.yaml",
       manifestsSha256: args.manifestsSha256,
       componentsExtra: args.componentsExtra,
-      lockdown: args.lockdown ?? true,
+      lockdown: args.lockdown ?? DEFAULT_LOCKDOWN,
       defaultServiceAccount: args.defaultServiceAccount ?? DEFAULT_SERVICE_ACCOUNT,
       registry: args.registry,
       tolerations: args.tolerations,
       networkPolicy: args.networkPolicy,
       sync: {
         url: sshRepoUrl(args.sshHost ?? DEFAULT_SSH_HOST, args.owner, args.repository),
-        branch: args.branch ?? DEFAULT_BRANCH,
+        branch: branchOf(args),
         path: args.path,
         secretName: SYNC_NAME,
       },

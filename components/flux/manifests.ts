@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
+import { DEFAULT_NETWORK_POLICY } from "../defaults";
 import { KubeObject, ManifestError } from "../shared";
 import { FLUX_NAMESPACE } from "../validation";
 
@@ -308,7 +309,7 @@ export interface ComponentOptions {
   readonly registry?: string;
   /** Tolerations added to every controller pod. */
   readonly tolerations?: readonly Record<string, unknown>[];
-  /** Keep Flux's NetworkPolicies. Default true. */
+  /** Keep Flux's NetworkPolicies. Default true ({@link DEFAULT_NETWORK_POLICY}). */
   readonly networkPolicy?: boolean;
 }
 
@@ -317,7 +318,7 @@ const UPSTREAM_REGISTRY = "ghcr.io/fluxcd";
 /** Applies the component options; returns new objects, the input is not changed. */
 export function applyComponentOptions(objects: readonly KubeObject[], options: ComponentOptions): KubeObject[] {
   return objects
-    .filter((o) => options.networkPolicy !== false || o.kind !== "NetworkPolicy")
+    .filter((o) => (options.networkPolicy ?? DEFAULT_NETWORK_POLICY) || o.kind !== "NetworkPolicy")
     .map((o) => {
       if (o.kind !== "Deployment") return o;
       const copy = structuredClone(o);

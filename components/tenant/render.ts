@@ -1,4 +1,4 @@
-import { DEFAULT_SSH_HOST, DEFAULT_TENANT_PATH } from "../defaults";
+import { DEFAULT_SSH_HOST, DEFAULT_TENANT_PATH, defaultTenantBranch } from "../defaults";
 import { CAPSULE_API, KubeObject, sshRepoUrl } from "../shared";
 import { kustomizationPath } from "../validation";
 
@@ -225,7 +225,7 @@ export function renderTenant(input: TenantRenderInput): TenantRender {
     roleBindings: capsule ? [] : input.namespaces.map((ns) => reconcilerRoleBinding(tenant, home, ns)),
     sync: tenantSyncObjects(tenant, home, {
       url: sshRepoUrl(input.sshHost ?? DEFAULT_SSH_HOST, input.owner, input.repository),
-      branch: input.branch ?? tenant,
+      branch: input.branch ?? defaultTenantBranch(tenant),
       path: input.path ?? DEFAULT_TENANT_PATH,
     }),
   };
