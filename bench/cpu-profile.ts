@@ -10,7 +10,7 @@ interface ProfileNode { id: number; callFrame: { functionName: string; url: stri
 interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
 
 /** The category of a profile node, by the script it runs in. */
-export function category(frame: ProfileNode["callFrame"]): string {
+function category(frame: ProfileNode["callFrame"]): string {
   const { functionName: fn, url } = frame;
   if (fn === "(garbage collector)") return "garbage collection";
   if (fn === "(program)" || fn === "(idle)") return fn;

@@ -51,7 +51,7 @@ const PLATFORM = "fleet-infra";
 export type Stats = { median: number; min: number; max: number };
 
 /** What the engine rows measured, ready to print. */
-export interface EngineReport {
+interface EngineReport {
   /** Markdown: the tables, or why the rows were skipped. */
   markdown: string;
   skipped: boolean;
@@ -60,7 +60,7 @@ export interface EngineReport {
 }
 
 /** Settings of one engine bench run. */
-export interface EngineOptions {
+interface EngineOptions {
   sizes: number[];
   runs: number;
   /** Runs for one N, when not `runs` (BENCH_ENGINE_RUNS_<N>). */

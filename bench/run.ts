@@ -26,7 +26,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { engineBench, sizes } from "./engine";
+import { engineBench, sizes, Stats } from "./engine";
 
 const ROOT = path.resolve(__dirname, "..");
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -47,10 +47,9 @@ interface Sample {
   peakRssMiB: number;
   resources: number;
 }
-type Stats = { median: number; min: number; max: number };
 
 /** Median, min and max of numbers. */
-export function stats(values: number[]): Stats {
+function stats(values: number[]): Stats {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   const median = s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;

@@ -38,7 +38,6 @@ export {
   releaseManifestUrl,
   DEFAULT_COMPONENTS,
   EXTRA_COMPONENTS,
-  FLUX_NAMESPACE,
 } from "./flux/manifests";
 export { renderFlux, FluxRender, FluxRenderInput } from "./flux/render";
 export { lockdownArgPatches, ControllerArgPatch, PLATFORM_RECONCILER_SA } from "./flux/lockdown";
@@ -66,6 +65,7 @@ export {
   dns1123LabelProblem,
   FieldProblem,
   FLUX_CONTROLLER_ACCOUNTS,
+  FLUX_NAMESPACE,
   fluxVersionProblem,
   githubOwnerProblem,
   gitHostProblems,

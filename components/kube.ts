@@ -59,7 +59,7 @@ export function isCustomObject(o: Pick<KubeObject, "apiVersion">): boolean {
  * the field from Pulumi's field manager, and without force the next
  * `pulumi up` stops on a field conflict instead of repairing the drift.
  */
-export const FORCE_APPLY: Readonly<Record<string, string>> = { "pulumi.com/patchForce": "true" };
+const FORCE_APPLY: Readonly<Record<string, string>> = { "pulumi.com/patchForce": "true" };
 
 /** `metadata` with {@link FORCE_APPLY} added to its annotations. */
 export function forceApply<M extends object>(metadata: M): M & { annotations: Record<string, string> } {

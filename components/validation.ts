@@ -187,7 +187,7 @@ export function repoPathProblem(path: string): string | undefined {
 }
 
 /** An SSH `host[:port]`, parsed. */
-export interface SshHost {
+interface SshHost {
   readonly host: string;
   readonly port?: number;
 }
@@ -196,7 +196,7 @@ const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 /** `git.example.com:2222` -> `{host, port}`; undefined when it is not `host[:port]` (IPv6 as `[addr]`). */
-export function parseSshHost(value: string): SshHost | undefined {
+function parseSshHost(value: string): SshHost | undefined {
   const m = /^(\[[0-9A-Fa-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(value);
   if (!m) return undefined;
   const host = m[1]!;

@@ -13,7 +13,7 @@ export const KS = "kustomizations.kustomize.toolkit.fluxcd.io";
 export const GITREPO = "gitrepositories.source.toolkit.fluxcd.io";
 
 /** The controllers' state directory (lab/controllers/lib.sh). */
-export const CTRL_STATE = path.join(LAB_DIR, "controllers");
+const CTRL_STATE = path.join(LAB_DIR, "controllers");
 
 /** Runs a lab/controllers script, its output inherited; throws naming the script and the controllers' logs. */
 export function controllers(script: "up.sh" | "down.sh", args: readonly string[] = []): void {
@@ -170,7 +170,7 @@ export function fluxStatus(kind: string, name: string, namespace: string): FluxS
 }
 
 /** Asks the controller to reconcile now (what `flux reconcile` does); returns the token. */
-export function requestReconcile(kind: string, name: string, namespace: string): string {
+function requestReconcile(kind: string, name: string, namespace: string): string {
   const token = new Date().toISOString() + Math.random().toString(36).slice(2, 6);
   kubectlOk(["annotate", "--overwrite", kind, name, "-n", namespace, `reconcile.fluxcd.io/requestedAt=${token}`]);
   return token;

@@ -35,7 +35,7 @@ const binding = (kind: "ClusterRoleBinding" | "RoleBinding", name: string, names
 });
 
 /** What a threat commits, and how its outcome is read back. */
-export interface Threat {
+interface Threat {
   id: string;
   title: string;
   expected: Record<Mode, string>;

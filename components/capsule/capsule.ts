@@ -5,13 +5,11 @@ import { forceApply } from "../kube";
 import { CAPSULE_API } from "../shared";
 import { assertValidArgs, CAPSULE_NAMESPACE, CONTROL_CHARACTER, FieldProblem, Problems, quote, semverProblem } from "../validation";
 
-export { CAPSULE_CHART_VERSION, CAPSULE_NAMESPACE };
-
 /** Capsule's published Helm repository. */
 export const CAPSULE_CHART_REPO = "https://projectcapsule.github.io/charts";
 
 /** The group Capsule treats as its users out of the box; kept so human tenant owners keep working. */
-export const CAPSULE_DEFAULT_GROUP = "capsule.clastix.io";
+const CAPSULE_DEFAULT_GROUP = "capsule.clastix.io";
 
 /** The kinds of identity Capsule names as owners and administrators (an object too, for the SDKs' enum). */
 export const CapsuleUserKind = {

@@ -4,7 +4,6 @@ import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { DEFAULT_NETWORK_POLICY } from "../defaults";
 import { KubeObject, ManifestError } from "../shared";
-import { FLUX_NAMESPACE } from "../validation";
 
 /** The controllers `flux install` deploys by default. */
 export const DEFAULT_COMPONENTS: readonly string[] = [
@@ -18,16 +17,13 @@ export const DEFAULT_COMPONENTS: readonly string[] = [
 export const EXTRA_COMPONENTS: readonly string[] = ["image-reflector-controller", "image-automation-controller"];
 
 /** The label Flux's release manifests put on every controller-specific object. */
-export const COMPONENT_LABEL = "app.kubernetes.io/component";
+const COMPONENT_LABEL = "app.kubernetes.io/component";
 
 /**
  * The label `flux install` puts on every object it generates, with the Flux
  * release tag. The release's own install.yaml does not carry it.
  */
 export const VERSION_LABEL = "app.kubernetes.io/version";
-
-/** The namespace Flux's release manifests install into. */
-export { FLUX_NAMESPACE };
 
 /** Where a Flux release publishes its all-in-one manifest. */
 export function releaseManifestUrl(version: string): string {

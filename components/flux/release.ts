@@ -16,8 +16,9 @@
  * no release sets is a field nobody reviewed.
  */
 import { KubeObject, ManifestError } from "../shared";
+import { FLUX_NAMESPACE } from "../validation";
 import { lockdownArgPatches } from "./lockdown";
-import { DEFAULT_COMPONENTS, EXTRA_COMPONENTS, FLUX_NAMESPACE, VERSION_LABEL } from "./manifests";
+import { DEFAULT_COMPONENTS, EXTRA_COMPONENTS, VERSION_LABEL } from "./manifests";
 
 /**
  * Every controller a Flux release names: the default and extra components,

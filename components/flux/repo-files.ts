@@ -1,8 +1,7 @@
 import { stringify } from "yaml";
 import { KubeObject } from "../shared";
-import { kustomizationPath } from "../validation";
+import { FLUX_NAMESPACE, kustomizationPath } from "../validation";
 import { ControllerArgPatch, patchTargets, PLATFORM_RECONCILER_SA } from "./lockdown";
-import { FLUX_NAMESPACE } from "./manifests";
 
 /** What the `flux-system` GitRepository and Kustomization point at. */
 export interface SyncSpec {

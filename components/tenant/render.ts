@@ -22,7 +22,7 @@ export const TENANCY_MODES: readonly TenancyMode[] = Object.values(TenancyMode);
 export const TENANT_ROLE = "admin";
 
 /** Label Flux's `flux create tenant` puts on a tenant's namespaces. */
-export const FLUX_TENANT_LABEL = "toolkit.fluxcd.io/tenant";
+const FLUX_TENANT_LABEL = "toolkit.fluxcd.io/tenant";
 
 /** Label Capsule uses to name a namespace's tenant. */
 export const CAPSULE_TENANT_LABEL = "capsule.clastix.io/tenant";
@@ -68,7 +68,7 @@ export function serviceAccountUser(namespace: string, name: string): string {
 }
 
 /** What a tenant reconciles: its repository, branch and path. */
-export interface TenantSource {
+interface TenantSource {
   /** SSH URL of the tenant's repository. */
   readonly url: string;
   /** Branch to reconcile. */

@@ -1,4 +1,5 @@
-// Tests for lab/controllers/args.ts (run: npx mocha lab/controllers/args.test.ts).
+// Tests for lab/controllers/args.ts, part of npm test (.mocharc.json): the lab
+// starts Flux's controllers with the flags these functions read from the committed files.
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';

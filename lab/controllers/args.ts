@@ -29,14 +29,14 @@ export interface Obj {
 }
 
 /** One JSON6902 operation. */
-export interface PatchOp {
+interface PatchOp {
   op: string;
   path: string;
   value?: unknown;
 }
 
 /** A kustomize patch target selector. */
-export interface Target {
+interface Target {
   group?: string;
   version?: string;
   kind?: string;
@@ -46,7 +46,7 @@ export interface Target {
 }
 
 /** One entry of `patches`, resolved to its operations (undefined for a strategic-merge patch). */
-export interface Patch {
+interface Patch {
   target: Target;
   ops: PatchOp[] | undefined;
 }

@@ -1,8 +1,9 @@
 /**
- * Test scaffolding for lab/controllers/prove.sh: serves the bare git
- * repositories under --root over smart HTTP on 127.0.0.1 by running git's own
- * CGI program, `git http-backend`, once per request. Flux's source-controller
- * (go-git) speaks only the smart protocol, so a static file server will not do.
+ * Test scaffolding for the isolation suite's remote-base threat (startGitHttp
+ * in e2e/flux.ts): serves the bare git repositories under --root over smart
+ * HTTP on 127.0.0.1 by running git's own CGI program, `git http-backend`,
+ * once per request. Flux's source-controller (go-git) speaks only the smart
+ * protocol, so a static file server will not do.
  *
  *   node -r ts-node/register/transpile-only lab/controllers/git-http.ts --root DIR [--port 0]
  *
@@ -16,7 +17,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
 /** Splits a CGI response into status, headers and the body that follows. */
-export function parseCgiHead(head: string): { status: number; headers: [string, string][] } {
+function parseCgiHead(head: string): { status: number; headers: [string, string][] } {
   let status = 200;
   const headers: [string, string][] = [];
   for (const line of head.split(/\r?\n/)) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2034  # the variables here are used by the scripts that source it
-# Shared settings and helpers for lab/controllers/{up,down,prove}.sh. Source it; do not run it.
+# Shared settings and helpers for lab/controllers/{up,down}.sh. Source it; do not run it.
 #
 # The controllers (Flux source-controller and kustomize-controller, Capsule)
 # run as local processes against the lab cluster of lab/cluster/up.sh, with

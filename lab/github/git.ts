@@ -27,7 +27,7 @@ export interface GitCallOptions {
 export type GitRunner = (gitDir: string, args: readonly string[], opts?: GitCallOptions) => Promise<GitResult>;
 
 /** The OS account git runs as (so repos stay owned by the SSH login user). */
-export interface GitIdentity {
+interface GitIdentity {
   uid: number;
   gid: number;
   home: string;
@@ -45,7 +45,7 @@ export class GitError extends Error {
   }
 }
 
-export const ZERO_SHA = '0000000000000000000000000000000000000000';
+const ZERO_SHA = '0000000000000000000000000000000000000000';
 
 /**
  * Builds a {@link GitRunner}. With an identity, git runs under that uid/gid:
@@ -109,7 +109,7 @@ export function isSafeBranchName(name: string): boolean {
 }
 
 /** True when `s` contains a control character or a space (never valid in refs, risky in index records). */
-export function hasControlOrSpace(s: string, allowSpace = false): boolean {
+function hasControlOrSpace(s: string, allowSpace = false): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x20 || c === 0x7f || (c === 0x20 && !allowSpace)) return true;
@@ -171,7 +171,7 @@ export interface TreeEntry {
 }
 
 /** Parses `git ls-tree -l -z` output; `dir` is the listed directory ('' for the root). */
-export function parseLsTree(raw: Buffer, dir: string): TreeEntry[] {
+function parseLsTree(raw: Buffer, dir: string): TreeEntry[] {
   return raw
     .toString('utf8')
     .split('\0')
@@ -251,7 +251,7 @@ export function parseSignature(line: string): Signature {
 }
 
 /** Parses the text of a commit object (`git cat-file commit`). */
-export function parseCommitObject(sha: string, raw: string): CommitInfo {
+function parseCommitObject(sha: string, raw: string): CommitInfo {
   const split = raw.indexOf('\n\n');
   const header = split < 0 ? raw : raw.slice(0, split);
   const message = split < 0 ? '' : raw.slice(split + 2);
@@ -293,7 +293,7 @@ export interface ChangedFile {
 const STATUS_BY_LETTER: Record<string, ChangedFile['status']> = { A: 'added', M: 'modified', D: 'removed' };
 
 /** Parses `diff-tree -r -z --raw` and `--numstat -z` outputs into per-file changes. */
-export function parseDiffTree(rawOut: Buffer, numstatOut: Buffer): ChangedFile[] {
+function parseDiffTree(rawOut: Buffer, numstatOut: Buffer): ChangedFile[] {
   const numbers = new Map<string, { add: number; del: number }>();
   const ns = numstatOut.toString('utf8').split('\0');
   for (let i = 0; i + 1 < ns.length; i++) {
@@ -340,12 +340,12 @@ export async function revList(run: GitRunner, gitDir: string, start: string, fil
 }
 
 /** One file-level change applied by {@link commitChange}. */
-export type FileChange =
+type FileChange =
   | { kind: 'write'; path: string; content: Buffer; mode: string }
   | { kind: 'delete'; path: string };
 
 /** Everything {@link commitChange} needs besides the change itself. */
-export interface CommitRequest {
+interface CommitRequest {
   branch: string;
   /** Current tip; undefined to create the branch (root commit). */
   parent: string | undefined;

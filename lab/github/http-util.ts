@@ -45,7 +45,7 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string): bool
 }
 
 /** Result of {@link paginate}. */
-export interface Page<T> {
+interface Page<T> {
   items: T[];
   /** Link header value, absent when everything fits on one page. */
   link?: string;

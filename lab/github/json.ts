@@ -29,7 +29,7 @@ function nodeId(kind: string, id: number | string): string {
 }
 
 /** Encodes a repo-relative path for a URL, keeping its slashes. */
-export function encodePath(p: string): string {
+function encodePath(p: string): string {
   return p.split('/').map(encodeURIComponent).join('/');
 }
 
@@ -90,7 +90,7 @@ export function orgJson(u: UrlBase, login: string, id: number): Record<string, u
 }
 
 /** Owner summary embedded in repository JSON. */
-export function ownerJson(u: UrlBase, acc: Accounts, owner: string): Record<string, unknown> {
+function ownerJson(u: UrlBase, acc: Accounts, owner: string): Record<string, unknown> {
   if (owner.toLowerCase() === acc.org.login.toLowerCase()) {
     const { login, id } = acc.org;
     return {
@@ -172,7 +172,7 @@ export function keyJson(u: UrlBase, acc: Accounts, k: KeyRecord): Record<string,
 }
 
 /** Splits base64 into 60-character lines with a trailing newline, as GitHub sends file content. */
-export function wrapBase64(b64: string): string {
+function wrapBase64(b64: string): string {
   if (b64.length === 0) return '';
   return `${b64.match(/.{1,60}/g)?.join('\n') ?? ''}\n`;
 }

@@ -5,7 +5,7 @@
  */
 
 /** Key algorithms GitHub accepts for deploy keys (ssh-dss is long gone). */
-export const ACCEPTED_KEY_TYPES: readonly string[] = [
+const ACCEPTED_KEY_TYPES: readonly string[] = [
   'ssh-ed25519',
   'ssh-rsa',
   'ecdsa-sha2-nistp256',
@@ -16,7 +16,7 @@ export const ACCEPTED_KEY_TYPES: readonly string[] = [
 ];
 
 /** Result of {@link normalizePublicKey}: either the canonical key or why it was rejected. */
-export type NormalizedKey = { ok: true; key: string; type: string } | { ok: false; reason: string };
+type NormalizedKey = { ok: true; key: string; type: string } | { ok: false; reason: string };
 
 /**
  * Reduces an OpenSSH public key line to `<type> <base64>`, as GitHub stores and
@@ -52,7 +52,7 @@ function embeddedKeyType(raw: Buffer): string | undefined {
 }
 
 /** One authorised identity: which key may reach which repository, and how. */
-export interface KeyGrant {
+interface KeyGrant {
   key: string;
   owner: string;
   repo: string;

@@ -21,7 +21,7 @@ const USAGE =
   'usage: main.ts --data-dir DIR --token TOKEN [--port N] [--ssh-port N] [--owner ORG] [--login USER] [--repo OWNER/NAME[:BRANCH]]... [--no-ssh]';
 
 /** A --repo argument split into its parts. */
-export function parseRepoArg(arg: string, defaultOwner: string): { owner: string; name: string; branch: string } {
+function parseRepoArg(arg: string, defaultOwner: string): { owner: string; name: string; branch: string } {
   const [spec = '', branch = 'main'] = arg.split(':');
   const parts = spec.split('/');
   if (parts.length > 2 || parts.some((p) => p === '')) throw new Error(`--repo ${arg}: expected OWNER/NAME[:BRANCH]`);

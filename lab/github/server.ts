@@ -78,7 +78,7 @@ import { findRepo, keysOf, loadState, repoKey, saveState, type DoubleState, type
 const execFileP = promisify(execFile);
 
 /** Options for {@link startGitHubDouble}. */
-export interface GitHubDoubleOptions {
+interface GitHubDoubleOptions {
   /** Directory holding everything (bare repos, state.json, sshd files); created if missing. Must be an absolute-safe path of `[A-Za-z0-9._/-]`. */
   dataDir: string;
   /** The one token the API accepts, as `Authorization: Bearer <token>` or `token <token>`. */

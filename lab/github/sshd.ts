@@ -75,7 +75,7 @@ export async function ensureHostKey(keyPath: string): Promise<string> {
 }
 
 /** Inputs for {@link renderSshdConfig}. */
-export interface SshdConfigInput {
+interface SshdConfigInput {
   port: number;
   hostKey: string;
   pidFile: string;

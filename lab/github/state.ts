@@ -36,7 +36,7 @@ export interface DoubleState {
 }
 
 /** A fresh state. Ids start high so they look like (and are typed like) GitHub's int64 ids. */
-export function emptyState(): DoubleState {
+function emptyState(): DoubleState {
   return { version: 1, nextRepoId: 700000001, nextKeyId: 90000001, repos: [], keys: [] };
 }
 
