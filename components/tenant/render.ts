@@ -151,25 +151,29 @@ export function reconcilerRoleBinding(tenant: string, home: string, namespace: s
   };
 }
 
-/** Everything {@link renderTenant} needs: a tenant's plain fields (as {@link TenantArgs} holds them). */
+/** Everything {@link renderTenant} needs: a tenant's plain fields, which {@link TenantArgs} holds too. */
 export interface TenantRenderInput {
-  /** Tenant name: it names the reconciler and the tenant's objects. */
+  /** Tenant name (DNS-1123 label, at most 52 characters): it names the reconciler and the tenant's objects. */
   readonly name: string;
-  /** Isolation: per tenant (Capsule) or per namespace. */
+  /** Isolation: `capsule` (per tenant, needs Capsule) or `namespace` (per namespace, Flux + RBAC only). */
   readonly mode: TenancyMode;
-  /** The tenant's namespaces, the first its home; at least one. */
+  /** Namespaces the tenant starts with; at least one. The first is its home: reconciler, key and sync objects live there. */
   readonly namespaces: readonly string[];
   /** GitHub owner of the tenant's repository. */
   readonly owner: string;
-  /** The tenant's repository under `owner`. */
+  /** Tenant repository name under `owner`; it gets the tenant's own read-only deploy key. */
   readonly repository: string;
   /** Branch to reconcile. Default: the tenant name. */
   readonly branch?: string;
-  /** Path in the repository. Default {@link DEFAULT_TENANT_PATH}. */
+  /** Path in the repository. Default `./`. */
   readonly path?: string;
-  /** SSH host (and `:port`) of the Git server. Default {@link DEFAULT_SSH_HOST}. */
+  /** SSH host (and `:port`) of the Git server. Default `github.com`. */
   readonly sshHost?: string;
-  /** Most namespaces the tenant may own (capsule mode); see {@link namespaceQuotaOf}. */
+  /**
+   * Most namespaces the tenant may own (capsule mode): at least the namespaces
+   * listed, or `"unlimited"`. Default: exactly the namespaces listed, so a
+   * tenant creates namespaces of its own only when granted.
+   */
   readonly namespaceQuota?: number | typeof UNLIMITED;
 }
 

@@ -4,39 +4,23 @@ import { DeployKey } from "../deploy-key/deploy-key";
 import { KubeObjectInput, kubeResource } from "../kube";
 import { GitHubWriteQueue, KeyAlgorithm, KubeObject } from "../shared";
 import { assertValidArgs } from "../validation";
-import { CAPSULE_TENANT_LABEL, renderTenant, TenancyMode, TenantNames, UNLIMITED } from "./render";
+import { CAPSULE_TENANT_LABEL, renderTenant, TenantNames, TenantRenderInput } from "./render";
 import { tenantProblems } from "./validate";
 
-/** Arguments of {@link Tenant}. */
-export interface TenantArgs {
+/**
+ * Arguments of {@link Tenant}: the tenant's fields ({@link TenantRenderInput}:
+ * mode, namespaces, owner, repository, branch, path, sshHost, namespaceQuota)
+ * and how it joins the stack.
+ */
+export interface TenantArgs extends Omit<TenantRenderInput, "name"> {
   /** Tenant name (DNS-1123 label, at most 52 characters). Default: the resource name. */
   readonly tenantName?: string;
-  /** Isolation: `capsule` (per tenant, needs Capsule) or `namespace` (per namespace, Flux + RBAC only). */
-  readonly mode: TenancyMode;
-  /** Namespaces the tenant starts with; at least one. The first is its home: reconciler, key and sync objects live there. */
-  readonly namespaces: readonly string[];
-  /** GitHub owner of the tenant's repository. */
-  readonly owner: string;
-  /** Tenant repository name under `owner`; it gets the tenant's own read-only deploy key. */
-  readonly repository: string;
-  /** Branch to reconcile. Default: the tenant name. */
-  readonly branch?: string;
-  /** Path in the repository. Default `./`. */
-  readonly path?: string;
-  /**
-   * Most namespaces the tenant may own (capsule mode): at least the namespaces
-   * listed, or `"unlimited"`. Default: exactly the namespaces listed, so a
-   * tenant creates namespaces of its own only when granted.
-   */
-  readonly namespaceQuota?: number | typeof UNLIMITED;
   /** Namespaces the cluster keeps for its own add-ons, refused like `kube-*` and the platform's. Default none. */
   readonly reservedNamespaces?: readonly string[];
   /** The lockdown's default account (`FluxBootstrapArgs.defaultServiceAccount`); the tenant may not be named like it. Default `default`. */
   readonly defaultServiceAccount?: string;
   /** Deploy key algorithm. Default `ecdsa-p384`. */
   readonly keyAlgorithm?: KeyAlgorithm;
-  /** SSH host (and `:port`) of the Git server. Default `github.com`. */
-  readonly sshHost?: string;
   /** `known_hosts` for the Git host. Default: GitHub's published host keys. */
   readonly knownHosts?: string;
   /** Deploy key title. Default `tenant <name> <project>/<stack>`. */
