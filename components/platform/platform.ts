@@ -1,12 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Capsule, CapsuleUserKind } from "../capsule/capsule";
 import { parseSettingsArgs, StackConfig } from "../config";
-import { KeyAlgorithm } from "../shared";
 import { checkFluxBootstrap, FluxBootstrap, FluxBootstrapArgs } from "../flux/bootstrap";
 import { loadFluxManifests } from "../flux/manifests";
-import { GitHubWriteQueue } from "../github/write-queue";
+import { GitHubWriteQueue, KeyAlgorithm } from "../shared";
 import { withoutPromiseStacks } from "../promise-stacks";
-import { TenancyMode, tenantNames } from "../tenant/render";
+import { serviceAccountUser, TenancyMode, tenantNames } from "../tenant/render";
 import { Tenant } from "../tenant/tenant";
 
 // Every argument is plain data (no Inputs, no resources): the component
@@ -226,7 +225,7 @@ export class Platform extends pulumi.ComponentResource {
     const capsule = config.tenancy === "capsule"
       ? new Capsule("capsule", {
         ...config.capsule,
-        reconcilers: config.tenants.map((t) => `system:serviceaccount:${t.namespaces[0]}:${tenantNames(t.name).serviceAccount}`),
+        reconcilers: config.tenants.map((t) => serviceAccountUser(t.namespaces[0]!, tenantNames(t.name).serviceAccount)),
       }, opts)
       : undefined;
     const tenants = config.tenants.map((t) => new Tenant(t.name, {
