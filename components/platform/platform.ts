@@ -12,8 +12,8 @@ import { Tenant } from "../tenant/tenant";
 // provider (provider/) derives the schema of the SDKs for Python, Go, .NET
 // and YAML from these declarations, and plain values are known at preview.
 
-/** Flux of a {@link Platform}: the keys of the stack config's `flux-capsule:flux`. */
-export interface PlatformFluxArgs {
+/** Flux of a `Platform`: the keys of the stack config's `flux-capsule:flux`. */
+export interface PlatformFlux {
   /** Flux release tag, `vX.Y.Z`. */
   version: string;
   /** Platform repository name, under `owner`. */
@@ -55,8 +55,8 @@ export interface PlatformCapsuleAdministrator {
   name: string;
 }
 
-/** Capsule of a {@link Platform}: the keys of `flux-capsule:capsule`. */
-export interface PlatformCapsuleArgs {
+/** Capsule of a `Platform`: the keys of `flux-capsule:capsule`. */
+export interface PlatformCapsule {
   /** Install Capsule from its Helm chart. Default false: Capsule is already there. */
   install?: boolean;
   /** Chart version. Default the tested one (`CAPSULE_CHART_VERSION`). */
@@ -67,8 +67,8 @@ export interface PlatformCapsuleArgs {
   administrators?: PlatformCapsuleAdministrator[];
 }
 
-/** One tenant of a {@link Platform}: an entry of `flux-capsule:tenants`. */
-export interface PlatformTenantArgs {
+/** One tenant of a `Platform`: an entry of `flux-capsule:tenants`. */
+export interface PlatformTenant {
   /** Tenant name, a DNS-1123 label. */
   name: string;
   /** Its namespaces; the first is its home. */
@@ -89,25 +89,25 @@ export interface PlatformTenantArgs {
   namespaceQuota?: any;
 }
 
-/** Arguments of {@link Platform}: the stack config's shape (README "Configuration"). */
+/** Arguments of `Platform`: the stack config's shape (README "Configuration"). */
 export interface PlatformArgs {
   /** GitHub organisation or user owning the repositories (`github:owner`). */
   owner: string;
   /** Flux. */
-  flux: PlatformFluxArgs;
+  flux: PlatformFlux;
   /** `capsule` (default: isolation per tenant) or `namespace` (per namespace, Flux and RBAC only). */
   tenancy?: TenancyMode;
   /** Capsule, in capsule mode. */
-  capsule?: PlatformCapsuleArgs;
+  capsule?: PlatformCapsule;
   /** Namespaces the cluster keeps for its own add-ons; no tenant may claim them. */
   reservedNamespaces?: string[];
   /** The tenants. */
-  tenants?: PlatformTenantArgs[];
+  tenants?: PlatformTenant[];
   /** Send GitHub writes in parallel (GitHub Enterprise Server); default one at a time, paced. */
   parallelGitHubRequests?: boolean;
 }
 
-/** What a {@link Platform} reports for one tenant. */
+/** What a `Platform` reports for one tenant. */
 export interface PlatformTenantOutputs {
   /** The home namespace. */
   home: string;
@@ -129,7 +129,7 @@ export interface PlatformParts {
   readonly tenants: readonly Tenant[];
 }
 
-/** The checked settings and loaded manifests of one `args` object, shared by {@link preparePlatform} and the constructor. */
+/** The checked settings and loaded manifests of one `args` object, shared by `preparePlatform` and the constructor. */
 export interface PlatformPlan {
   /** The arguments checked, defaults applied. */
   readonly config: StackConfig;
@@ -140,7 +140,7 @@ export interface PlatformPlan {
 const plans = new WeakMap<PlatformArgs, Promise<PlatformPlan>>();
 
 /**
- * Checks a {@link Platform}'s arguments, downloads and checks the Flux
+ * Checks a `Platform`'s arguments, downloads and checks the Flux
  * manifests, and renders Flux, without creating anything; rejects with the
  * error the component would. A program awaits it before it registers any
  * resource (its provider included), so a refusal leaves nothing behind; the
@@ -173,7 +173,7 @@ const FLUX = "flux";
  * runs, and the component other languages use (`pulumi package add`).
  *
  * The arguments are checked before the component registers; the manifests
- * are downloaded after (await {@link preparePlatform} first to refuse bad
+ * are downloaded after (await `preparePlatform` first to refuse bad
  * manifests before anything exists). Give it the cluster's Kubernetes
  * provider through `providers`. One per stack: its parts keep the names
  * `flux`, `capsule` and the tenant names, as when a stack wires the finer
