@@ -5,7 +5,9 @@
 //  2. a YAML program using flux-capsule:index:Platform through the component
 //     provider (provider/, run by the Node.js language host) makes the same
 //     resources, by type, name and parent, as the TypeScript stack for the
-//     same config, and its tenants' Flux objects reach the cluster.
+//     same config, and its tenants' Flux objects reach the cluster;
+//  3. so does a Python program on the SDK `pulumi package gen-sdk` generates
+//     (the lab's Python language host: lab/toolchain/go/language-python).
 // Needs `npm run lab:up` first. Namespace tenancy: Capsule's part is the
 // same component either way, and this keeps the suite short.
 import * as assert from "node:assert/strict";
@@ -91,6 +93,38 @@ function yamlProgram(double: GitHubDouble, manifests: string): string {
   });
 }
 
+/** The same program in Python, on the SDK generated from the component provider's schema. */
+function pythonProgram(double: GitHubDouble, manifests: string): string {
+  const py = (value: unknown) => JSON.stringify(value);
+  const tenants = TENANTS.map((t) => `        flux_capsule.PlatformTenantArgs(name=${py(t.name)}, namespaces=${py(t.namespaces)}, repository=${py(t.repository)}` +
+    `${t.branch ? `, branch=${py(t.branch)}` : ""}${t.path ? `, path=${py(t.path)}` : ""}),`).join("\n");
+  return `import pulumi
+import pulumi_flux_capsule as flux_capsule
+
+cluster = pulumi.ProviderResource("kubernetes", "cluster", {"kubeconfig": ${py(KUBECONFIG)}, "context": ${py(CONTEXT)}})
+platform = flux_capsule.Platform(
+    "platform",
+    owner=${py(double.owner)},
+    flux=flux_capsule.PlatformFluxArgs(
+        version="v2.7.5",
+        repository="fleet-infra",
+        path="clusters/lab",
+        manifests=${py(manifests)},
+        ssh_host=${py(`127.0.0.1:${double.sshPort}`)},
+        known_hosts=${py(double.knownHosts)},
+    ),
+    tenancy=flux_capsule.TenancyMode.NAMESPACE,
+    capsule=flux_capsule.PlatformCapsuleArgs(install=False),
+    tenants=[
+${tenants}
+    ],
+    opts=pulumi.ResourceOptions(providers=[cluster]),
+)
+pulumi.export("syncUrl", platform.sync_url)
+pulumi.export("tenants", platform.tenants)
+`;
+}
+
 describe("Platform from every language, under the real engine", function () {
   this.timeout(1_200_000);
   let dir: string;
@@ -141,29 +175,27 @@ describe("Platform from every language, under the real engine", function () {
     fs.rmSync(path.join(legacyDir, `Pulumi.${STACK}.yaml`), { force: true });
   });
 
-  it("2. a Pulumi YAML program makes the same resources through the component provider", async () => {
+  /**
+   * Deploys the program in `workDir` on the lab, checks it made the
+   * TypeScript stack's resources and that Flux got its tenants, then destroys it.
+   */
+  async function sameAsTypeScript(language: string, workDir: string): Promise<void> {
     assert.ok(typescript, "needs the TypeScript stack's resources (test 1)");
-    const yamlDir = path.join(dir, "yaml");
-    fs.mkdirSync(yamlDir, { recursive: true });
-    fs.writeFileSync(path.join(yamlDir, "Pulumi.yaml"), yamlProgram(double, labInstallYaml()));
     const env = engineEnv(path.join(dir, "state"));
     installProviderPlugins(env);
-    const stack = await LocalWorkspace.createOrSelectStack(
-      { stackName: "e2e-yaml", workDir: yamlDir },
-      { envVars: env, pulumiHome: env.PULUMI_HOME },
-    );
+    const stack = await LocalWorkspace.createOrSelectStack({ stackName: `e2e-${language}`, workDir }, { envVars: env, pulumiHome: env.PULUMI_HOME });
     await stack.setAllConfig({
       "github:owner": { value: double.owner },
       "github:token": { value: TOKEN, secret: true },
       "github:baseUrl": { value: double.baseUrl },
     });
-    const progress = (out: string) => { for (const l of out.split("\n")) if (/error|Resources:|Duration:/.test(l)) say(`[yaml] ${l.trim()}`); };
+    const progress = (out: string) => { for (const l of out.split("\n")) if (/error|Resources:|Duration:/.test(l)) say(`[${language}] ${l.trim()}`); };
     try {
       const up = await stack.up({ onOutput: progress });
-      say(`yaml up: ${JSON.stringify(up.summary.resourceChanges)}`);
-      const yaml = await resourceList(stack);
-      assert.deepEqual(yaml, typescript, "the YAML program's resources are the TypeScript stack's (type, name, parent)");
-      say(`same ${yaml.length} resources as the TypeScript stack`);
+      say(`${language} up: ${JSON.stringify(up.summary.resourceChanges)}`);
+      const resources = await resourceList(stack);
+      assert.deepEqual(resources, typescript, `the ${language} program's resources are the TypeScript stack's (type, name, parent)`);
+      say(`same ${resources.length} resources as the TypeScript stack`);
       const again = await stack.preview({ refresh: true, diff: false });
       assert.deepEqual(changes(again.changeSummary), {}, "a second preview --refresh shows nothing to do");
       const outputs = await stack.outputs();
@@ -175,9 +207,40 @@ describe("Platform from every language, under the real engine", function () {
       assert.deepEqual(double.listKeys(OWNER, "dev-fleet").map((k) => k.readOnly), [true], "one read-only key on the tenant's repository");
     } finally {
       const destroyed = await stack.destroy({ onOutput: progress });
-      say(`yaml destroy: ${JSON.stringify(destroyed.summary.resourceChanges)}`);
-      await stack.workspace.removeStack("e2e-yaml", { force: true });
+      say(`${language} destroy: ${JSON.stringify(destroyed.summary.resourceChanges)}`);
+      await stack.workspace.removeStack(`e2e-${language}`, { force: true });
     }
     assert.deepEqual(double.listKeys(OWNER, "dev-fleet"), [], "destroy removed the tenant's key");
+  }
+
+  it("2. a Pulumi YAML program makes the same resources through the component provider", async () => {
+    const yamlDir = path.join(dir, "yaml");
+    fs.mkdirSync(yamlDir, { recursive: true });
+    fs.writeFileSync(path.join(yamlDir, "Pulumi.yaml"), yamlProgram(double, labInstallYaml()));
+    await sameAsTypeScript("yaml", yamlDir);
   });
+
+  it("3. a Python program makes the same resources through the SDK pulumi generates", async function () {
+    const pyDir = path.join(dir, "python");
+    fs.mkdirSync(pyDir, { recursive: true });
+    const env = { ...process.env, ...engineEnv(path.join(dir, "state")) };
+    // The SDK as `pulumi package add` generates it (the lab's Python language host runs the engine's code generator).
+    const sdks = path.join(dir, "sdks");
+    execFileSync("pulumi", ["package", "gen-sdk", path.join(ROOT, "provider"), "--language", "python", "--out", sdks], { env, stdio: ["ignore", "ignore", "inherit"] });
+    // A virtualenv with the pulumi package at the SDK's version (PyPI) and the generated SDK.
+    const sdkVersion = (JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules/@pulumi/pulumi/package.json"), "utf8")) as { version: string }).version;
+    const venv = path.join(pyDir, "venv");
+    execFileSync("python3", ["-m", "venv", venv], { stdio: "inherit" });
+    execFileSync(path.join(venv, "bin", "pip"), ["install", "--quiet", "--disable-pip-version-check", `pulumi==${sdkVersion}`, path.join(sdks, "python")], { stdio: "inherit" });
+    fs.writeFileSync(path.join(pyDir, "Pulumi.yaml"), stringify({
+      name: "flux-capsule-python",
+      runtime: { name: "python", options: { virtualenv: venv } },
+      description: "The Platform component from Python (e2e/languages.test.ts).",
+      packages: { "flux-capsule": path.join(ROOT, "provider") },
+      config: { "pulumi:disable-default-providers": { value: ["kubernetes"] } },
+    }));
+    fs.writeFileSync(path.join(pyDir, "__main__.py"), pythonProgram(double, labInstallYaml()));
+    await sameAsTypeScript("python", pyDir);
+  });
+
 });

@@ -1,7 +1,9 @@
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as ts from "typescript";
+import { parse } from "yaml";
 
 // The README's TypeScript is what users copy: each ```ts block must compile
 // as a program of another stack would, importing the package by name.
@@ -70,5 +72,27 @@ describe("README TypeScript snippets", function () {
     const { "top-level-await.ts": refused, ...errors } = typeErrors(files);
     assert.deepEqual(errors, Object.fromEntries(Object.keys(errors).map((name) => [name, []])));
     assert.match(refused!.join("\n"), /^2:26 Top-level 'await' expressions are only allowed when/m);
+  });
+});
+
+describe("README snippets in the other languages", () => {
+  const markdown = fs.readFileSync(path.join(root, "README.md"), "utf8");
+  const blocks = (language: string) => [...markdown.matchAll(new RegExp(`^\`\`\`${language}[ \\t]*\\n([\\s\\S]*?)^\`\`\`[ \\t]*$`, "gm"))].map((m) => m[1]!);
+
+  it("each Python snippet is valid Python, and an invalid one is refused", () => {
+    const parses = (code: string) => spawnSync("python3", ["-c", "import ast, sys; ast.parse(sys.stdin.read())"], { input: code }).status === 0;
+    const python = blocks("python");
+    assert.ok(python.length > 0, "the README has a Python snippet");
+    for (const code of python) assert.ok(parses(code), code);
+    assert.equal(parses("platform = Platform(\n"), false, "the check can fail");
+  });
+
+  it("the YAML program uses Platform with the component's arguments only", () => {
+    const programs = blocks("yaml").map((code) => parse(code) as { resources?: Record<string, { type: string; properties?: Record<string, unknown> }> })
+      .filter((p) => p.resources?.platform?.type === "flux-capsule:index:Platform");
+    assert.equal(programs.length, 1, "one YAML program with a Platform");
+    const args = Object.keys(programs[0]!.resources!.platform!.properties ?? {});
+    const known = ["owner", "flux", "tenancy", "capsule", "reservedNamespaces", "tenants", "parallelGitHubRequests"];
+    assert.deepEqual(args.filter((a) => !known.includes(a)), []);
   });
 });

@@ -4,7 +4,7 @@
 # PATH line for them.
 #
 #   bash lab/toolchain/build.sh unit   actionlint, zizmor (for `npm test`)
-#   bash lab/toolchain/build.sh lab    + pulumi, its providers, the YAML language host, Kubernetes, etcd, kwok
+#   bash lab/toolchain/build.sh lab    + pulumi, its providers, the YAML and Python language hosts, Kubernetes, etcd, kwok
 #   bash lab/toolchain/build.sh all    + the Flux controllers and Capsule (what CI builds cold)
 #
 # Measure a cold build with an empty cache of its own:
@@ -20,8 +20,8 @@ source "$here/lib.sh"
 group=${1:-unit}
 case "$group" in
   unit) scripts=(actionlint zizmor) ;;
-  lab) scripts=(actionlint zizmor pulumi yaml kube) ;;
-  all) scripts=(actionlint zizmor pulumi yaml kube flux capsule) ;;
+  lab) scripts=(actionlint zizmor pulumi hosts kube) ;;
+  all) scripts=(actionlint zizmor pulumi hosts kube flux capsule) ;;
   *) echo "usage: $0 unit|lab|all" >&2; exit 2 ;;
 esac
 
