@@ -199,9 +199,10 @@ describe("Platform from every language, under the real engine", function () {
       const again = await stack.preview({ refresh: true, diff: false });
       assert.deepEqual(changes(again.changeSummary), {}, "a second preview --refresh shows nothing to do");
       const outputs = await stack.outputs();
-      const tenants = outputs.tenants?.value as Record<string, { reconciler: string; publicKey: string }>;
+      // Python exports the outputs' fields under its own names (public_key).
+      const tenants = outputs.tenants?.value as Record<string, { reconciler: string; publicKey?: string; public_key?: string }>;
       assert.equal(tenants["dev-team"]!.reconciler, "system:serviceaccount:dev-team-apps:dev-team");
-      assert.match(tenants["ops-team"]!.publicKey, /^ecdsa-sha2-nistp384 /);
+      assert.match(tenants["ops-team"]!.publicKey ?? tenants["ops-team"]!.public_key ?? "", /^ecdsa-sha2-nistp384 /);
       const sync = getObject<{ spec: { serviceAccountName?: string } }>(KS, "dev-team", "dev-team-apps");
       assert.equal(sync?.spec.serviceAccountName, "dev-team", "the tenant's Kustomization reconciles as its own account");
       assert.deepEqual(double.listKeys(OWNER, "dev-fleet").map((k) => k.readOnly), [true], "one read-only key on the tenant's repository");
