@@ -39,9 +39,9 @@ import { performance } from "node:perf_hooks";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { parse } from "yaml";
 import { GitHubDouble, startGitHubDouble } from "../lab/github/server";
-import { Branch, controllers, controllerRunning, dropFluxFinalizers, fluxStatus, KS, platformFiles, stopFlux } from "../e2e/flux";
-import { getObject, KUBECONFIG, kubectl, ROOT, sharedTempDir, useLab, waitFor } from "../e2e/lab";
-import { changes, engineEnv, LabStack, LabStackOptions, TenantSpec } from "../e2e/stack";
+import { Branch, controllers, controllerRunning, dropFluxFinalizers, fluxStatus, KS, platformFiles, stopFlux } from "../lab/client/flux";
+import { getObject, KUBECONFIG, kubectl, ROOT, sharedTempDir, useLab, waitFor } from "../lab/client/lab";
+import { changes, engineEnv, LabStack, LabStackOptions, TenantSpec } from "../lab/client/stack";
 
 const TOKEN = "bench-token";
 const OWNER = "acme";

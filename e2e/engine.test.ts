@@ -6,9 +6,9 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { startGitHubDouble, GitHubDouble } from "../lab/github/server";
-import { removeCapsuleResidue } from "./flux";
-import { canI, descendants, getObject, gitWithKey, kubectl, kubectlOk, ROOT, secretData, sharedTempDir, useLab, waitFor } from "./lab";
-import { changes, engineEnv, LabStack, TenantSpec } from "./stack";
+import { removeCapsuleResidue } from "../lab/client/flux";
+import { canI, descendants, getObject, gitWithKey, kubectl, kubectlOk, ROOT, secretData, sharedTempDir, useLab, waitFor } from "../lab/client/lab";
+import { changes, engineEnv, LabStack, TenantSpec } from "../lab/client/stack";
 
 const TOKEN = "e2e-token";
 const OWNER = "acme";

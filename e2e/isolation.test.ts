@@ -8,16 +8,16 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { startGitHubDouble, GitHubDouble } from "../lab/github/server";
-import { canI, getObject, kubectl, sharedTempDir, useLab, waitFor } from "./lab";
-import { changes, LabStack } from "./stack";
+import { canI, getObject, kubectl, sharedTempDir, useLab, waitFor } from "../lab/client/lab";
+import { changes, LabStack } from "../lab/client/stack";
 import {
   bareRepoWith, Branch, controllerRunning, controllers, dropFluxFinalizers, GITREPO, KS,
   platformFiles, readyTrue, removeCapsuleResidue, startGitHttp, stopFlux, syncTo,
-} from "./flux";
+} from "../lab/client/flux";
 import {
   configMap, DEV, exists, kustomization, Mode, OPS, printTable, resetDev, Row, runIsolationOfFailures, runThreat,
   sa, seedBranch, short, tenantsFor, threats, yaml,
-} from "./threats";
+} from "../lab/client/threats";
 
 const TOKEN = "e2e-token";
 const OWNER = "acme";

@@ -17,8 +17,8 @@ import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { stringify } from "yaml";
 import { GitHubDouble, startGitHubDouble } from "../lab/github/server";
-import { CONTEXT, getObject, KUBECONFIG, labInstallYaml, ROOT, sharedTempDir, useLab } from "./lab";
-import { changes, engineEnv, LabStack, TenantSpec } from "./stack";
+import { CONTEXT, getObject, KUBECONFIG, labInstallYaml, ROOT, sharedTempDir, useLab } from "../lab/client/lab";
+import { changes, engineEnv, LabStack, TenantSpec } from "../lab/client/stack";
 
 const TOKEN = "e2e-token";
 const OWNER = "acme";

@@ -12,8 +12,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { POLICY_NAMES } from "../policy/policies";
-import { ROOT, useToolchain } from "./lab";
-import { engineEnv } from "./stack";
+import { ROOT, useToolchain } from "../lab/client/lab";
+import { engineEnv } from "../lab/client/stack";
 
 const UNREACHABLE_KUBECONFIG = `apiVersion: v1
 kind: Config

@@ -7,8 +7,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import { GitHubDouble, startGitHubDouble } from "../lab/github/server";
-import { CONTEXT, getObject, KUBECONFIG, kubectl, kubectlOk, labInstallYaml, ROOT, sharedTempDir, useLab } from "./lab";
-import { changes, LabStack, TenantSpec } from "./stack";
+import { CONTEXT, getObject, KUBECONFIG, kubectl, kubectlOk, labInstallYaml, ROOT, sharedTempDir, useLab } from "../lab/client/lab";
+import { changes, LabStack, TenantSpec } from "../lab/client/stack";
 
 const TOKEN = "e2e-token";
 const OWNER = "acme";

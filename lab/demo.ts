@@ -12,10 +12,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { GitHubDouble } from "./github/server";
-import { Branch, controllers, GITREPO, KS, platformFiles, readyTrue } from "../e2e/flux";
-import { CONTEXT, KUBECONFIG, useLab } from "../e2e/lab";
-import { changes, LabStack } from "../e2e/stack";
-import { DEV, Mode, OPS, printTable, resetDev, ROWS, runIsolationOfFailures, runThreat, sa, seedBranch, short, tenantsFor, threats } from "../e2e/threats";
+import { Branch, controllers, GITREPO, KS, platformFiles, readyTrue } from "./client/flux";
+import { CONTEXT, KUBECONFIG, useLab } from "./client/lab";
+import { changes, LabStack } from "./client/stack";
+import { DEV, Mode, OPS, printTable, resetDev, ROWS, runIsolationOfFailures, runThreat, sa, seedBranch, short, tenantsFor, threats } from "./client/threats";
 
 const OWNER = "acme";
 const PLATFORM = "fleet-infra";

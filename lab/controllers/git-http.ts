@@ -1,6 +1,6 @@
 /**
  * Test scaffolding for the isolation suite's remote-base threat (startGitHttp
- * in e2e/flux.ts): serves the bare git repositories under --root over smart
+ * in lab/client/flux.ts): serves the bare git repositories under --root over smart
  * HTTP on 127.0.0.1 by running git's own CGI program, `git http-backend`,
  * once per request. Flux's source-controller (go-git) speaks only the smart
  * protocol, so a static file server will not do.

@@ -1,12 +1,13 @@
-// The lab as the e2e suites see it: the toolchain on PATH, the cluster's
-// kubeconfig, kubectl, and git over SSH with a given key.
+// The lab as its clients see it (the e2e suites, lab/demo.ts, bench/engine.ts):
+// the toolchain on PATH, the cluster's kubeconfig, kubectl, and git over SSH
+// with a given key.
 import { execFileSync, spawnSync, SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
 /** The repository root (the Pulumi project). */
-export const ROOT = path.resolve(__dirname, "..");
+export const ROOT = path.resolve(__dirname, "../..");
 /** The lab's state directory (lab/cluster/lib.sh). */
 export const LAB_DIR = process.env.FLUX_CAPSULE_LAB ?? "/tmp/flux-capsule-lab";
 /** The lab's kubeconfig and context. */

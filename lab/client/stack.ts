@@ -3,7 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
-import type { GitHubDouble } from "../lab/github/server";
+import type { GitHubDouble } from "../github/server";
 import { CONTEXT, KUBECONFIG, labInstallYaml, ROOT } from "./lab";
 
 /** A tenant as written in the stack config. */

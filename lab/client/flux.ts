@@ -6,7 +6,7 @@
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { GitHubDouble } from "../lab/github/server";
+import type { GitHubDouble } from "../github/server";
 import { getObject, kubectl, kubectlOk, LAB_DIR, ROOT, waitFor } from "./lab";
 
 export const KS = "kustomizations.kustomize.toolkit.fluxcd.io";
