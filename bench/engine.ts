@@ -38,13 +38,13 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { parse } from "yaml";
-import { GitHubDouble, startGitHubDouble } from "../lab/github/server";
+import type { GitHubDouble } from "../lab/github/server";
+import { OWNER, startDouble } from "../lab/client/github";
 import { Branch, controllers, controllerRunning, dropFluxFinalizers, fluxStatus, KS, platformFiles, stopFlux } from "../lab/client/flux";
 import { getObject, KUBECONFIG, kubectl, ROOT, sharedTempDir, useLab, waitFor } from "../lab/client/lab";
 import { changes, engineEnv, LabStack, LabStackOptions, TenantSpec } from "../lab/client/stack";
 
 const TOKEN = "bench-token";
-const OWNER = "acme";
 const PLATFORM = "fleet-infra";
 
 /** Median, min and max. */
@@ -361,7 +361,7 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
   const dir = sharedTempDir("bench-engine-");
   const largest = Math.max(...o.sizes);
   const biggest = Math.max(largest, o.readyTenants);
-  const double = await startGitHubDouble({ dataDir: path.join(dir, "github"), token: TOKEN, owner: OWNER, log: () => undefined });
+  const double = await startDouble(dir, TOKEN, {}, { log: () => undefined });
   const started = new Date();
   const stacks: LabStack[] = [];
   /** Worktrees of BENCH_BEFORE; their stack is one of `stacks`, run from another program. */

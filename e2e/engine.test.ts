@@ -5,28 +5,23 @@ import * as assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { startGitHubDouble, GitHubDouble } from "../lab/github/server";
+import type { GitHubDouble } from "../lab/github/server";
+import { OWNER, startDouble } from "../lab/client/github";
 import { removeCapsuleResidue } from "../lab/client/flux";
 import { canI, descendants, getObject, gitWithKey, kubectl, kubectlOk, ROOT, secretData, sharedTempDir, useLab, waitFor } from "../lab/client/lab";
 import { changes, engineEnv, LabStack, TenantSpec } from "../lab/client/stack";
 
 const TOKEN = "e2e-token";
-const OWNER = "acme";
 
 const say = (line: string) => process.stdout.write(`      ${line}\n`);
+
+/** The platform repository with dev-team's branch, and ops-team's own repository. */
+const REPOS = { "fleet-infra": ["dev-team"], "ops-fleet": [] };
 
 const TENANTS: TenantSpec[] = [
   { name: "dev-team", namespaces: ["dev-team-apps", "dev-team-tools"], sharedRepository: true },
   { name: "ops-team", namespaces: ["ops-team-apps"], repository: "ops-fleet", branch: "main", path: "./clusters/lab" },
 ];
-
-async function startDouble(dir: string): Promise<GitHubDouble> {
-  const double = await startGitHubDouble({ dataDir: path.join(dir, "github"), token: TOKEN, owner: OWNER });
-  await double.createRepo(OWNER, "fleet-infra", "main");
-  await double.createBranch(OWNER, "fleet-infra", "dev-team");
-  await double.createRepo(OWNER, "ops-fleet", "main");
-  return double;
-}
 
 interface Deployment { status?: { conditions?: { type: string; status: string }[] } }
 const available = (d: Deployment | undefined) => d?.status?.conditions?.some((c) => c.type === "Available" && c.status === "True") ?? false;
@@ -126,7 +121,7 @@ describe("engine e2e: namespace mode", function () {
   before(async () => {
     useLab();
     dir = sharedTempDir("e2e-ns-");
-    double = await startDouble(dir);
+    double = await startDouble(dir, TOKEN, REPOS);
     lab = await LabStack.create({ name: "e2e-namespace", tenancy: "namespace", tenants: TENANTS, double, token: TOKEN, stateDir: dir });
   });
 
@@ -365,7 +360,7 @@ describe("engine e2e: capsule mode (Capsule v0.14 running)", function () {
     // Capsule first: its CRDs and webhooks must exist before the program's Tenants.
     execFileSync("bash", [path.join(ROOT, "lab/controllers/up.sh"), "--only", "capsule"], { stdio: ["ignore", "inherit", "inherit"] });
     dir = sharedTempDir("e2e-capsule-");
-    double = await startDouble(dir);
+    double = await startDouble(dir, TOKEN, REPOS);
     lab = await LabStack.create({ name: "e2e-capsule", tenancy: "capsule", tenants: TENANTS, double, token: TOKEN, stateDir: dir });
   });
 

@@ -7,7 +7,8 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { startGitHubDouble, GitHubDouble } from "../lab/github/server";
+import type { GitHubDouble } from "../lab/github/server";
+import { OWNER, startDouble } from "../lab/client/github";
 import { canI, getObject, kubectl, sharedTempDir, useLab, waitFor } from "../lab/client/lab";
 import { changes, LabStack } from "../lab/client/stack";
 import {
@@ -20,7 +21,6 @@ import {
 } from "../lab/client/threats";
 
 const TOKEN = "e2e-token";
-const OWNER = "acme";
 const PLATFORM = "fleet-infra";
 const say = (line: string) => process.stdout.write(`      ${line}\n`);
 
@@ -37,10 +37,7 @@ interface Env {
 
 async function startEnv(prefix: string): Promise<Env> {
   const dir = sharedTempDir(prefix);
-  const double = await startGitHubDouble({ dataDir: path.join(dir, "github"), token: TOKEN, owner: OWNER });
-  await double.createRepo(OWNER, PLATFORM, "main");
-  await double.createBranch(OWNER, PLATFORM, DEV.name);
-  await double.createBranch(OWNER, PLATFORM, OPS.name);
+  const double = await startDouble(dir, TOKEN, { [PLATFORM]: [DEV.name, OPS.name] });
   const dev = new Branch(double, TOKEN, OWNER, PLATFORM, DEV.name);
   const ops = new Branch(double, TOKEN, OWNER, PLATFORM, OPS.name);
   await seedBranch(dev, DEV.home);

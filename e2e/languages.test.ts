@@ -16,12 +16,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { stringify } from "yaml";
-import { GitHubDouble, startGitHubDouble } from "../lab/github/server";
+import type { GitHubDouble } from "../lab/github/server";
+import { OWNER, startDouble } from "../lab/client/github";
 import { CONTEXT, getObject, KUBECONFIG, labInstallYaml, ROOT, sharedTempDir, useLab } from "../lab/client/lab";
 import { changes, engineEnv, LabStack, TenantSpec } from "../lab/client/stack";
 
 const TOKEN = "e2e-token";
-const OWNER = "acme";
 const STACK = "e2e-languages";
 const KS = "kustomizations.kustomize.toolkit.fluxcd.io";
 
@@ -134,11 +134,7 @@ describe("Platform from every language, under the real engine", function () {
   before(async () => {
     useLab();
     dir = sharedTempDir("flux-capsule-languages-");
-    double = await startGitHubDouble({ dataDir: path.join(dir, "github"), token: TOKEN, owner: OWNER });
-    await double.createRepo(OWNER, "fleet-infra", "main");
-    await double.createRepo(OWNER, "dev-fleet", "main");
-    await double.createBranch(OWNER, "dev-fleet", "dev-team");
-    await double.createRepo(OWNER, "ops-fleet", "main");
+    double = await startDouble(dir, TOKEN, { "fleet-infra": [], "dev-fleet": ["dev-team"], "ops-fleet": [] });
   });
   after(async () => {
     await double?.close();

@@ -6,12 +6,12 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { GitHubDouble, startGitHubDouble } from "../lab/github/server";
+import type { GitHubDouble } from "../lab/github/server";
+import { startDouble } from "../lab/client/github";
 import { CONTEXT, getObject, KUBECONFIG, kubectl, kubectlOk, labInstallYaml, ROOT, sharedTempDir, useLab } from "../lab/client/lab";
 import { changes, LabStack, TenantSpec } from "../lab/client/stack";
 
 const TOKEN = "e2e-token";
-const OWNER = "acme";
 const TENANTS: TenantSpec[] = [{ name: "ops-team", namespaces: ["ops-team-apps"], repository: "ops-fleet", branch: "main" }];
 
 const say = (line: string) => process.stdout.write(`      ${line}\n`);
@@ -40,9 +40,7 @@ describe("trust boundary in the lab: refused values never leave the engine", fun
   before(async () => {
     useLab();
     dir = sharedTempDir("e2e-trust-");
-    double = await startGitHubDouble({ dataDir: path.join(dir, "github"), token: TOKEN, owner: OWNER });
-    await double.createRepo(OWNER, "fleet-infra", "main");
-    await double.createRepo(OWNER, "ops-fleet", "main");
+    double = await startDouble(dir, TOKEN, { "fleet-infra": [], "ops-fleet": [] });
     lab = await LabStack.create({ name: "e2e-trust", tenancy: "namespace", tenants: TENANTS, double, token: TOKEN, stateDir: dir });
   });
 

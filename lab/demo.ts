@@ -11,50 +11,20 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { GitHubDouble } from "./github/server";
+import { connectDouble, Connection, OWNER } from "./client/github";
 import { Branch, controllers, GITREPO, KS, platformFiles, readyTrue } from "./client/flux";
 import { CONTEXT, KUBECONFIG, useLab } from "./client/lab";
 import { changes, LabStack } from "./client/stack";
 import { DEV, Mode, OPS, printTable, resetDev, ROWS, runIsolationOfFailures, runThreat, sa, seedBranch, short, tenantsFor, threats } from "./client/threats";
 
-const OWNER = "acme";
 const PLATFORM = "fleet-infra";
 const log = (line: string) => process.stdout.write(`[demo ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-
-interface Connection { baseUrl: string; apiUrl: string; owner: string; sshPort: number; knownHosts: string }
-
-/** The parts of the GitHub double the demo uses, over HTTP (the double runs in its own process). */
-function remoteDouble(c: Connection, token: string): GitHubDouble {
-  const api = async (p: string, init?: RequestInit) => {
-    const res = await fetch(`${c.apiUrl}${p}`, { ...init, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } });
-    return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, unknown> };
-  };
-  const branchSha = async (owner: string, repo: string, branch: string) => {
-    const r = await api(`/repos/${owner}/${repo}/branches/${branch}`);
-    return r.status === 200 ? (r.json.commit as { sha: string }).sha : undefined;
-  };
-  const partial: Partial<GitHubDouble> = {
-    baseUrl: c.baseUrl, apiUrl: c.apiUrl, owner: c.owner, sshPort: c.sshPort, knownHosts: c.knownHosts,
-    branchSha,
-    async readFile(owner, repo, file, ref) {
-      const r = await api(`/repos/${owner}/${repo}/contents/${file}${ref ? `?ref=${ref}` : ""}`);
-      return r.status === 200 ? Buffer.from(r.json.content as string, "base64") : undefined;
-    },
-    async createBranch(owner, repo, branch, from = "main") {
-      const sha = await branchSha(owner, repo, from);
-      const r = await api(`/repos/${owner}/${repo}/git/refs`, { method: "POST", body: JSON.stringify({ ref: `refs/heads/${branch}`, sha }) });
-      if (r.status !== 201) throw new Error(`create branch ${branch}: ${r.status} ${JSON.stringify(r.json)}`);
-      return sha!;
-    },
-  };
-  return partial as GitHubDouble;
-}
 
 async function main(): Promise<void> {
   const [connFile, token, stateDir] = process.argv.slice(2);
   if (!connFile || !token || !stateDir) throw new Error("usage: demo.ts CONNECTION_JSON TOKEN STATE_DIR");
   useLab();
-  const double = remoteDouble(JSON.parse(fs.readFileSync(connFile, "utf8")) as Connection, token);
+  const double = connectDouble(JSON.parse(fs.readFileSync(connFile, "utf8")) as Connection, token);
   const dev = new Branch(double, token, OWNER, PLATFORM, DEV.name);
   const ops = new Branch(double, token, OWNER, PLATFORM, OPS.name);
   for (const [b, home] of [[dev, DEV.home], [ops, OPS.home]] as const) {

@@ -6,7 +6,7 @@
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { GitHubDouble } from "../github/server";
+import type { GitHubApi } from "./github";
 import { getObject, kubectl, kubectlOk, LAB_DIR, ROOT, waitFor } from "./lab";
 
 export const KS = "kustomizations.kustomize.toolkit.fluxcd.io";
@@ -77,7 +77,7 @@ export function dropFluxFinalizers(): void {
 }
 
 /** Writes the platform repository's flux-system files (as committed on `branch`) to `dir`; returns their paths. */
-export async function platformFiles(double: GitHubDouble, owner: string, repo: string, clusterPath: string, dir: string, branch = "main"):
+export async function platformFiles(double: GitHubApi, owner: string, repo: string, clusterPath: string, dir: string, branch = "main"):
   Promise<{ components: string; kustomization: string }> {
   fs.mkdirSync(dir, { recursive: true });
   const out: Record<string, string> = {};
@@ -92,7 +92,7 @@ export async function platformFiles(double: GitHubDouble, owner: string, repo: s
 
 /** A tenant's Git branch, written through the double's contents API (each write is one commit). */
 export class Branch {
-  constructor(readonly double: GitHubDouble, readonly token: string, readonly owner: string, readonly repo: string, readonly branch: string) {}
+  constructor(readonly double: GitHubApi, readonly token: string, readonly owner: string, readonly repo: string, readonly branch: string) {}
 
   private async api(method: string, file: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
     const url = `${this.double.apiUrl}/repos/${this.owner}/${this.repo}/contents/${file}${method === "GET" ? `?ref=${encodeURIComponent(this.branch)}` : ""}`;

@@ -3,20 +3,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
-import type { GitHubDouble } from "../github/server";
+import type { PlatformTenantArgs } from "../../components/platform/platform";
+import type { GitHubApi } from "./github";
 import { CONTEXT, KUBECONFIG, labInstallYaml, ROOT } from "./lab";
 
-/** A tenant as written in the stack config. */
-export interface TenantSpec {
-  name: string;
-  namespaces: string[];
-  repository?: string;
-  /** Reconcile from a repository others use too (the platform's): the tenant's key reads all of it. */
-  sharedRepository?: boolean;
-  branch?: string;
-  path?: string;
-  namespaceQuota?: number;
-}
+/** A tenant as written in the stack config (a Platform's tenant; the lab gives quotas as numbers). */
+export type TenantSpec = Omit<PlatformTenantArgs, "namespaceQuota"> & { namespaceQuota?: number };
 
 /** What a lab stack needs. */
 export interface LabStackOptions {
@@ -24,7 +16,7 @@ export interface LabStackOptions {
   readonly name: string;
   readonly tenancy: "capsule" | "namespace";
   readonly tenants: TenantSpec[];
-  readonly double: GitHubDouble;
+  readonly double: GitHubApi;
   readonly token: string;
   /** Directory for the file backend and PULUMI_HOME. */
   readonly stateDir: string;
