@@ -40,12 +40,12 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { parse } from "yaml";
 import type { GitHubDouble } from "../lab/github/server";
 import { OWNER, startDouble } from "../lab/client/github";
-import { Branch, controllers, controllerRunning, dropFluxFinalizers, fluxStatus, KS, platformFiles, stopFlux } from "../lab/client/flux";
+import { bootstrap } from "../lab/client/bootstrap";
+import { Branch, controllerRunning, dropFluxFinalizers, stopFlux } from "../lab/client/flux";
 import { getObject, KUBECONFIG, kubectl, ROOT, sharedTempDir, useLab, waitFor } from "../lab/client/lab";
-import { changes, engineEnv, LabStack, LabStackOptions, TenantSpec } from "../lab/client/stack";
+import { changes, engineEnv, LabStack, LabStackOptions, PLATFORM_REPO, TenantSpec } from "../lab/client/stack";
 
 const TOKEN = "bench-token";
-const PLATFORM = "fleet-infra";
 
 /** Median, min and max. */
 export type Stats = { median: number; min: number; max: number };
@@ -324,16 +324,8 @@ async function timeToReady(dir: string, double: GitHubDouble, n: number, crds: r
   const tenants = tenantsOf(n);
   const lab = await benchStack({ name: `bench-ready-${n}`, tenancy: "namespace", tenants, double, token: TOKEN, stateDir: dir });
   try {
-    const t0 = performance.now();
-    await lab.stack.up({});
-    const upMs = performance.now() - t0;
-    const files = await platformFiles(double, OWNER, PLATFORM, "clusters/lab", path.join(dir, "platform"));
-    controllers("up.sh", ["--only", "flux", "--components", files.components, "--kustomization", files.kustomization]);
-    await waitFor(`${n} tenant Kustomizations Ready`, () => {
-      const notReady = tenants.filter((t) => fluxStatus(KS, t.name, t.namespaces[0]!)?.ready?.status !== "True");
-      return notReady.length === 0 ? true : undefined;
-    }, 600_000, 250);
-    const readyMs = performance.now() - t0;
+    // Quiet (no progress lines), and Flux only watched, at its own pace.
+    const { upMs, readyMs } = await bootstrap(lab, { filesDir: path.join(dir, "platform"), watch: { timeoutMs: 600_000, everyMs: 250 } });
     for (const t of tenants) {
       if (!getObject("configmap", "app", t.namespaces[0]!)) throw new Error(`${t.namespaces[0]}/app was not applied by Flux`);
     }
@@ -368,7 +360,7 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
   const worktrees: string[] = [];
   const applied: { m: ReturnType<typeof writeManifests>; n: number }[] = [];
   try {
-    await double.createRepo(OWNER, PLATFORM, "main");
+    await double.createRepo(OWNER, PLATFORM_REPO, "main");
     for (let i = 0; i < biggest; i++) {
       await double.createRepo(OWNER, `${tenantName(i)}-fleet`, "main");
       const b = new Branch(double, TOKEN, OWNER, `${tenantName(i)}-fleet`, "main");

@@ -9,19 +9,19 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { GitHubDouble } from "../lab/github/server";
 import { OWNER, startDouble } from "../lab/client/github";
-import { canI, getObject, kubectl, sharedTempDir, useLab, waitFor } from "../lab/client/lab";
-import { changes, LabStack } from "../lab/client/stack";
+import { bootstrap } from "../lab/client/bootstrap";
+import { canI, getObject, kubectl, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
+import { changes, LabStack, PLATFORM_REPO } from "../lab/client/stack";
 import {
-  bareRepoWith, Branch, controllerRunning, controllers, dropFluxFinalizers, GITREPO, KS,
-  platformFiles, readyTrue, removeCapsuleResidue, startGitHttp, stopFlux, syncTo,
+  bareRepoWith, Branch, controllerRunning, controllers, dropFluxFinalizers, KS,
+  readyTrue, removeCapsuleResidue, startGitHttp, stopFlux, syncTo,
 } from "../lab/client/flux";
 import {
   configMap, DEV, exists, kustomization, Mode, OPS, printTable, resetDev, Row, runIsolationOfFailures, runThreat,
-  sa, seedBranch, short, tenantsFor, threats, yaml,
+  sa, seedBranch, tenantsFor, threats, yaml,
 } from "../lab/client/threats";
 
 const TOKEN = "e2e-token";
-const PLATFORM = "fleet-infra";
 const say = (line: string) => process.stdout.write(`      ${line}\n`);
 
 // ------------------------------------------------------------------ the run
@@ -37,9 +37,9 @@ interface Env {
 
 async function startEnv(prefix: string): Promise<Env> {
   const dir = sharedTempDir(prefix);
-  const double = await startDouble(dir, TOKEN, { [PLATFORM]: [DEV.name, OPS.name] });
-  const dev = new Branch(double, TOKEN, OWNER, PLATFORM, DEV.name);
-  const ops = new Branch(double, TOKEN, OWNER, PLATFORM, OPS.name);
+  const double = await startDouble(dir, TOKEN, { [PLATFORM_REPO]: [DEV.name, OPS.name] });
+  const dev = new Branch(double, TOKEN, OWNER, PLATFORM_REPO, DEV.name);
+  const ops = new Branch(double, TOKEN, OWNER, PLATFORM_REPO, OPS.name);
   await seedBranch(dev, DEV.home);
   await seedBranch(ops, OPS.home);
   // The remote base: a real git repository on loopback, so only the lockdown can stop it.
@@ -48,29 +48,6 @@ async function startEnv(prefix: string): Promise<Env> {
   bareRepoWith(gitRoot, "base", { "cm/cm.yaml": yaml([configMap("remote-cm", DEV.home)]), "cm/kustomization.yaml": kustomization(["cm.yaml"]) });
   const git = await startGitHttp(gitRoot, path.join(dir, "git-http.log"));
   return { dir, double, dev, ops, remoteBase: `${git.url}/base.git//cm?ref=main`, stopGit: git.stop };
-}
-
-/** `pulumi up`, then the Flux controllers from the committed manifests; returns seconds to all tenants Ready. */
-async function bootstrap(env: Env, lab: LabStack, mode: Mode): Promise<number> {
-  const started = Date.now();
-  const applied = changes(await lab.up());
-  say(`[${mode}] pulumi up: ${JSON.stringify(applied)} in ${((Date.now() - started) / 1000).toFixed(0)}s`);
-  const files = await platformFiles(env.double, OWNER, PLATFORM, "clusters/lab", path.join(env.dir, `platform-${mode}`));
-  say(`[${mode}] Flux controllers from ${OWNER}/${PLATFORM}@main clusters/lab/flux-system/{gotk-components,kustomization}.yaml`);
-  controllers("up.sh", ["--only", "flux", "--components", files.components, "--kustomization", files.kustomization]);
-  const src = await readyTrue(GITREPO, "flux-system", "flux-system");
-  say(`[${mode}] GitRepository flux-system Ready (SSH, read-only key): ${short(src.ready?.message)}`);
-  const sys = await readyTrue(KS, "flux-system", "flux-system");
-  say(`[${mode}] Kustomization flux-system Ready: ${short(sys.ready?.message)}`);
-  for (const t of [DEV, OPS]) {
-    const s = await readyTrue(GITREPO, t.name, t.home);
-    const k = await readyTrue(KS, t.name, t.home);
-    say(`[${mode}] tenant ${t.name}: GitRepository ${short(s.ready?.message, 80)}; Kustomization ${short(k.ready?.message, 80)}`);
-    assert.ok(exists("configmap", "app", t.home), `${t.home}/app applied by Flux`);
-  }
-  const seconds = (Date.now() - started) / 1000;
-  say(`[${mode}] pulumi up start -> all tenants Ready: ${seconds.toFixed(0)}s`);
-  return seconds;
 }
 
 /** Stops Flux, drops its finalizers and destroys the stack (Capsule, if running, stays up for its Tenants). */
@@ -94,6 +71,8 @@ function suite(mode: Mode): void {
     let env: Env;
     let lab: LabStack | undefined;
     let booted = false;
+    /** This mode's threat table, printed after the suite. */
+    const rows: Row[] = [];
     beforeEach(function () {
       if (!booted && this.currentTest?.title.startsWith("1.") !== true) this.skip();
     });
@@ -118,7 +97,7 @@ function suite(mode: Mode): void {
     });
 
     after(async () => {
-      printTable();
+      printTable(rows);
       try {
         await teardown(lab, mode);
       } finally {
@@ -133,7 +112,8 @@ function suite(mode: Mode): void {
     });
 
     it("1. pulumi up, then Flux from the platform repo: flux-system and every tenant Ready", async () => {
-      await bootstrap(env, lab!, mode);
+      await bootstrap(lab!, { filesDir: path.join(env.dir, `platform-${mode}`), log: (line) => say(`[${mode}] ${line}`) });
+      for (const t of [DEV, OPS]) assert.ok(exists("configmap", "app", t.home), `${t.home}/app applied by Flux`);
       booted = true;
     });
 
@@ -169,7 +149,6 @@ function suite(mode: Mode): void {
       fs.writeFileSync(path.join(probe, "kustomization.yaml"), kustomization([env.remoteBase]));
       const built = kubectl(["kustomize", probe]);
       say(`remote base ${env.remoteBase}: kubectl kustomize outside Flux ${/remote-cm/.test(built.stdout) ? "builds it (reachable)" : "FAILED: " + short(built.stderr)}`);
-      const rows: Row[] = [];
       for (const t of list) {
         rows.push(await runThreat(env.dev, mode, t));
         if (t.id === "7b") rows.push(await runIsolationOfFailures(env.dev, env.ops, mode));

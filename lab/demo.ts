@@ -11,13 +11,13 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { bootstrap } from "./client/bootstrap";
 import { connectDouble, Connection, OWNER } from "./client/github";
-import { Branch, controllers, GITREPO, KS, platformFiles, readyTrue } from "./client/flux";
+import { Branch, controllers } from "./client/flux";
 import { CONTEXT, KUBECONFIG, useLab } from "./client/lab";
-import { changes, LabStack } from "./client/stack";
-import { DEV, Mode, OPS, printTable, resetDev, ROWS, runIsolationOfFailures, runThreat, sa, seedBranch, short, tenantsFor, threats } from "./client/threats";
+import { LabStack, PLATFORM_REPO } from "./client/stack";
+import { DEV, Mode, OPS, printTable, resetDev, Row, runIsolationOfFailures, runThreat, sa, seedBranch, tenantsFor, threats } from "./client/threats";
 
-const PLATFORM = "fleet-infra";
 const log = (line: string) => process.stdout.write(`[demo ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 async function main(): Promise<void> {
@@ -25,13 +25,13 @@ async function main(): Promise<void> {
   if (!connFile || !token || !stateDir) throw new Error("usage: demo.ts CONNECTION_JSON TOKEN STATE_DIR");
   useLab();
   const double = connectDouble(JSON.parse(fs.readFileSync(connFile, "utf8")) as Connection, token);
-  const dev = new Branch(double, token, OWNER, PLATFORM, DEV.name);
-  const ops = new Branch(double, token, OWNER, PLATFORM, OPS.name);
+  const dev = new Branch(double, token, OWNER, PLATFORM_REPO, DEV.name);
+  const ops = new Branch(double, token, OWNER, PLATFORM_REPO, OPS.name);
   for (const [b, home] of [[dev, DEV.home], [ops, OPS.home]] as const) {
-    if (!(await b.head())) await double.createBranch(OWNER, PLATFORM, b.branch);
-    if (!(await double.readFile(OWNER, PLATFORM, "kustomization.yaml", b.branch))) await seedBranch(b, home);
+    if (!(await b.head())) await double.createBranch(OWNER, PLATFORM_REPO, b.branch);
+    if (!(await double.readFile(OWNER, PLATFORM_REPO, "kustomization.yaml", b.branch))) await seedBranch(b, home);
   }
-  log(`tenant branches ${DEV.name} and ${OPS.name} of ${OWNER}/${PLATFORM}: a ConfigMap each`);
+  log(`tenant branches ${DEV.name} and ${OPS.name} of ${OWNER}/${PLATFORM_REPO}: a ConfigMap each`);
 
   const mode: Mode = process.env.DEMO_TENANCY === "namespace" ? "namespace" : "capsule";
   const tenants = tenantsFor(mode);
@@ -41,30 +41,17 @@ async function main(): Promise<void> {
       ...tenants.flatMap((t) => ["--capsule-user", `ServiceAccount:${sa(t.namespaces[0]!, t.name)}`])]);
   }
 
-  log(`stage pulumi: pulumi up of stack e2e-demo (${mode} mode, 2 tenants)`);
-  const started = Date.now();
+  log(`stage pulumi and flux: pulumi up of stack e2e-demo (${mode} mode, 2 tenants), then source-controller + kustomize-controller with the flags committed to the platform repo`);
   const lab = await LabStack.create({ name: "e2e-demo", tenancy: mode, tenants, double, token, stateDir });
-  log(`pulumi up: ${JSON.stringify(changes(await lab.up()))}`);
-
-  log("stage flux: source-controller + kustomize-controller with the flags committed to the platform repo");
-  const files = await platformFiles(double, OWNER, PLATFORM, "clusters/lab", path.join(stateDir, "platform"));
-  controllers("up.sh", ["--only", "flux", "--components", files.components, "--kustomization", files.kustomization]);
-  await readyTrue(GITREPO, "flux-system", "flux-system");
-  const sys = await readyTrue(KS, "flux-system", "flux-system");
-  log(`flux-system Ready: ${short(sys.ready?.message)}`);
-  for (const t of [DEV, OPS]) {
-    await readyTrue(GITREPO, t.name, t.home);
-    const k = await readyTrue(KS, t.name, t.home);
-    log(`tenant ${t.name} Ready: ${short(k.ready?.message)}`);
-  }
-  log(`pulumi up start -> all tenants Ready: ${((Date.now() - started) / 1000).toFixed(0)}s`);
+  await bootstrap(lab, { filesDir: path.join(stateDir, "platform"), log });
 
   log("stage threats: a short threat table (each a commit to dev-team's branch)");
-  for (const t of threats("").filter((x) => ["1", "2a", "4a", "5a", "6a", "7a", "7b"].includes(x.id))) await runThreat(dev, mode, t);
-  await runIsolationOfFailures(dev, ops, mode);
+  const rows: Row[] = [];
+  for (const t of threats("").filter((x) => ["1", "2a", "4a", "5a", "6a", "7a", "7b"].includes(x.id))) rows.push(await runThreat(dev, mode, t));
+  rows.push(await runIsolationOfFailures(dev, ops, mode));
   await resetDev(dev);
-  printTable();
-  const failed = ROWS.filter((r) => !r.ok).length;
+  printTable(rows);
+  const failed = rows.filter((r) => !r.ok).length;
   log(failed === 0 ? "every threat behaved as expected" : `${failed} threat(s) did NOT behave as expected (see UNEXPECTED above)`);
 
   process.stdout.write(`

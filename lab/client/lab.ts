@@ -88,6 +88,9 @@ export function canI(user: string, verb: string, resource: string, namespace?: s
   return r.stdout.trim() === "yes";
 }
 
+/** A message on one line, cut at `n` characters (for progress lines and tables). */
+export const short = (m: string | undefined, n = 150) => (m ?? "").replace(/\s+/g, " ").slice(0, n);
+
 /** Polls `check` until it returns a value (not undefined) or the time is up. */
 export async function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 60_000, everyMs = 1000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

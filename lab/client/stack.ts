@@ -10,6 +10,10 @@ import { CONTEXT, KUBECONFIG, labInstallYaml, ROOT } from "./lab";
 /** A tenant as written in the stack config (a Platform's tenant; the lab gives quotas as numbers). */
 export type TenantSpec = Omit<PlatformTenantArgs, "namespaceQuota"> & { namespaceQuota?: number };
 
+/** The platform repository (under the double's owner) and the cluster's path in it, as every lab stack has them. */
+export const PLATFORM_REPO = "fleet-infra";
+export const CLUSTER_PATH = "clusters/lab";
+
 /** What a lab stack needs. */
 export interface LabStackOptions {
   /** Stack name; its settings file is `Pulumi.<name>.yaml` in the project (git-ignored). */
@@ -51,7 +55,12 @@ function progress(stack: string): (out: string) => void {
 
 /** The stack plus what the tests read back: the summary of changes per run. */
 export class LabStack {
-  constructor(readonly stack: Stack, readonly options: LabStackOptions) {}
+  /** The tenants of the config last written. */
+  tenants: TenantSpec[];
+
+  constructor(readonly stack: Stack, readonly options: LabStackOptions) {
+    this.tenants = options.tenants;
+  }
 
   /** Creates (or selects) the stack and writes its whole config. */
   static async create(options: LabStackOptions): Promise<LabStack> {
@@ -79,8 +88,8 @@ export class LabStack {
       "flux-capsule:flux": {
         value: JSON.stringify({
           version: "v2.7.5",
-          repository: "fleet-infra",
-          path: "clusters/lab",
+          repository: PLATFORM_REPO,
+          path: CLUSTER_PATH,
           manifests,
           sshHost: `127.0.0.1:${d.sshPort}`,
           knownHosts: d.knownHosts,
@@ -90,6 +99,7 @@ export class LabStack {
       "flux-capsule:capsule": { value: JSON.stringify({ install: false }) },
       "flux-capsule:tenants": { value: JSON.stringify(tenants) },
     });
+    this.tenants = tenants;
   }
 
   async preview(refresh = false): Promise<OpMap> {

@@ -4,7 +4,7 @@
 // (a short version). Threats are committed to dev-team's branch; ops-team is
 // the neighbour it attacks.
 import { Branch, FluxStatus, KS, kustomizationAt, settled, syncTo } from "./flux";
-import { getObject } from "./lab";
+import { getObject, short } from "./lab";
 import type { TenantSpec } from "./stack";
 
 const say = (line: string) => process.stdout.write(`      ${line}\n`);
@@ -53,7 +53,6 @@ interface Threat {
 }
 
 export const exists = (kind: string, name: string, namespace?: string) => getObject(kind, name, namespace) !== undefined;
-export const short = (m: string | undefined, n = 150) => (m ?? "").replace(/\s+/g, " ").slice(0, n);
 
 /** The tenant Kustomization failed, its message matches, and `absent` objects are not in the cluster. */
 function denied(s: FluxStatus, pattern: RegExp, absent: [string, string, string?][]): { observed: string; ok: boolean } {
@@ -186,15 +185,15 @@ export function threats(remoteBase: string): Threat[] {
   ];
 }
 
-/** One row of the printed table. */
+/** One row of the printed table: each run* function returns its row, the caller keeps the table. */
 export interface Row { mode: Mode; id: string; title: string; expected: string; observed: string; ok: boolean }
-export const ROWS: Row[] = [];
 
-export function printTable(): void {
-  if (ROWS.length === 0) return;
+/** Prints a threat table (nothing when it is empty). */
+export function printTable(rows: readonly Row[]): void {
+  if (rows.length === 0) return;
   say("");
   say("threat | expected | observed");
-  for (const r of ROWS) say(`[${r.mode}] ${r.id} ${r.title} | ${r.expected} | ${r.ok ? "" : "UNEXPECTED: "}${r.observed}`);
+  for (const r of rows) say(`[${r.mode}] ${r.id} ${r.title} | ${r.expected} | ${r.ok ? "" : "UNEXPECTED: "}${r.observed}`);
 }
 
 export async function seedBranch(b: Branch, home: string): Promise<string> {
@@ -202,14 +201,13 @@ export async function seedBranch(b: Branch, home: string): Promise<string> {
   return b.put("kustomization.yaml", kustomization(["app.yaml"]));
 }
 
-/** Commits a threat to dev-team's branch, reconciles and records the outcome. */
+/** Commits a threat to dev-team's branch, reconciles and returns the outcome as a row. */
 export async function runThreat(dev: Branch, mode: Mode, t: Threat): Promise<Row> {
   try {
     return await commitThreat(dev, mode, t);
   } catch (e) {
     // A threat that cannot be observed is a failed row, not the end of the table.
     const row: Row = { mode, id: t.id, title: t.title, expected: t.expected[mode], observed: `ERROR: ${short((e as Error).message, 300)}`, ok: false };
-    ROWS.push(row);
     say(`FAIL [${mode}] ${t.id} ${t.title}: ${row.observed}`);
     return row;
   }
@@ -234,7 +232,6 @@ async function commitThreat(dev: Branch, mode: Mode, t: Threat): Promise<Row> {
     mode, id: t.id, title: t.title, expected: t.expected[mode],
     observed: result.observed + (legitOk ? "" : " (dev-team's own ConfigMap app MISSING)"), ok: result.ok && legitOk,
   };
-  ROWS.push(row);
   say(`${row.ok ? "ok  " : "FAIL"} [${mode}] ${t.id} ${t.title}: ${row.observed}`);
   return row;
 }
@@ -252,7 +249,6 @@ export async function runIsolationOfFailures(dev: Branch, ops: Branch, mode: Mod
     observed: `dev-team Ready ${devBefore.ready?.status}; ops-team Ready ${s.ready?.status}, app.version=${cm?.data.version}; flux-system Ready ${platform.ready?.status}`,
     ok,
   };
-  ROWS.push(row);
   say(`${ok ? "ok  " : "FAIL"} [${mode}] 8 ${row.observed}`);
   return row;
 }
