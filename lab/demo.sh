@@ -26,6 +26,11 @@ mkdir -p "$DEMO_LOGS"
 
 say() { printf '[demo %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
+# The double is started, found and stopped by the lab's one supervisor.
+# shellcheck source=supervise.sh
+source "$ROOT/lab/supervise.sh"
+SUP_LOG=say
+
 # stage NAME CMD... -> runs CMD, output shown and kept in $DEMO_LOGS/NAME.log.
 stage() {
   local name=$1 log=$DEMO_LOGS/$1.log start=$SECONDS
@@ -38,14 +43,9 @@ stage() {
   say "stage $name done in $((SECONDS - start))s"
 }
 
-double_pid() {
-  local f=$DEMO/github.pid pid
-  [ -s "$f" ] || return 1
-  pid=$(<"$f")
-  kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "FLUX_CAPSULE_DEMO=$DEMO" || return 1
-  printf '%s' "$pid"
-}
+# double_pid -> the pid of the demo's double, when it runs and carries this
+# demo's marker variable; fails otherwise.
+double_pid() { sup_pid "$DEMO/github.pid" "env=FLUX_CAPSULE_DEMO=$DEMO"; }
 
 start_double() {
   if pid=$(double_pid); then
@@ -55,14 +55,12 @@ start_double() {
   mkdir -p "$DEMO"
   chmod 755 "$DEMO"
   rm -f "$DEMO/github/connection.json"
-  # shellcheck disable=SC2016
-  FLUX_CAPSULE_DEMO=$DEMO setsid sh -c 'echo $$ >"$0"; exec "$@"' "$DEMO/github.pid" \
+  sup_start "$DEMO/github.pid" "$DEMO_LOGS/github-double.log" "env=FLUX_CAPSULE_DEMO=$DEMO" -- FLUX_CAPSULE_DEMO="$DEMO" \
     node -r ts-node/register/transpile-only lab/github/main.ts --data-dir "$DEMO/github" --token "$TOKEN" \
-    --port "$HTTP_PORT" --ssh-port "$SSH_PORT" --owner acme --repo acme/fleet-infra:main \
-    </dev/null >"$DEMO_LOGS/github-double.log" 2>&1 &
+    --port "$HTTP_PORT" --ssh-port "$SSH_PORT" --owner acme --repo acme/fleet-infra:main || true
   for _ in $(seq 1 150); do
     [ -s "$DEMO/github/connection.json" ] && { echo "GitHub double up: API http://127.0.0.1:$HTTP_PORT, SSH 127.0.0.1:$SSH_PORT"; return 0; }
-    if [ -s "$DEMO/github.pid" ] && ! kill -0 "$(<"$DEMO/github.pid")" 2>/dev/null; then
+    if ! double_pid >/dev/null; then
       echo "the GitHub double exited; log: $DEMO_LOGS/github-double.log"
       tail -n 20 "$DEMO_LOGS/github-double.log"
       return 1
@@ -74,12 +72,7 @@ start_double() {
 }
 
 down() {
-  if pid=$(double_pid); then
-    kill -TERM "$pid"
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
-    say "GitHub double stopped (pid $pid)"
-  fi
+  if pid=$(double_pid); then sup_stop 10 "$pid GitHub double"; fi
   bash lab/controllers/down.sh
   bash lab/cluster/down.sh
   rm -f "$ROOT/Pulumi.e2e-demo.yaml"

@@ -24,7 +24,10 @@ export function controllers(script: "up.sh" | "down.sh", args: readonly string[]
   }
 }
 
-/** The pid of a component up.sh started, when it still runs and is ours (its marker variable). */
+/**
+ * The pid of a component up.sh started, when it still runs and is ours (its
+ * marker variable): lab/controllers/lib.sh ctrl_pid's check, read only here.
+ */
 function controllerPid(name: string): number | undefined {
   const file = path.join(CTRL_STATE, "run", `${name}.pid`);
   if (!fs.existsSync(file)) return undefined;
@@ -44,20 +47,13 @@ export function controllerRunning(name: string): boolean {
 }
 
 /**
- * Stops only the Flux controllers (by their pid files, SIGTERM then SIGKILL),
- * leaving Capsule running: used before tearing a stack down, so Capsule still
- * serves its finalizers and webhooks while Pulumi deletes the tenants.
+ * Stops only the Flux controllers (`lab/controllers/down.sh --only flux`: by
+ * their pid files, SIGTERM then SIGKILL), leaving Capsule running: used before
+ * tearing a stack down, so Capsule still serves its finalizers and webhooks
+ * while Pulumi deletes the tenants.
  */
 export async function stopFlux(): Promise<void> {
-  for (const name of ["kustomize-controller", "source-controller"]) {
-    const pid = controllerPid(name);
-    if (pid === undefined) continue;
-    process.kill(pid, "SIGTERM");
-    const deadline = Date.now() + 15_000;
-    while (controllerPid(name) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    if (controllerPid(name) !== undefined) process.kill(pid, "SIGKILL");
-    fs.rmSync(path.join(CTRL_STATE, "run", `${name}.pid`), { force: true });
-  }
+  controllers("down.sh", ["--only", "flux"]);
 }
 
 /**

@@ -40,79 +40,41 @@ LAB_COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 
 lab_log() { printf '[lab %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+# Processes are started, found and stopped by the lab's one supervisor.
+# shellcheck source=../supervise.sh
+source "$LAB_ROOT/lab/supervise.sh"
+SUP_LOG=lab_log
+
 lab_pidfile() { printf '%s/run/%s.pid' "$LAB_STATE" "$1"; }
 lab_logfile() { printf '%s/logs/%s.log' "$LAB_STATE" "$1"; }
 
-# lab_argv0 PID -> prints the basename of PID's argv[0] (no subprocesses).
-lab_argv0() {
-  local argv0
-  { IFS= read -r -d '' argv0 || [ -n "$argv0" ]; } 2>/dev/null <"/proc/$1/cmdline" || return 1
-  printf '%s' "${argv0##*/}"
+# lab_start [--append] NAME CMD... -> starts component NAME (lab/supervise.sh
+# sup_start: own session, its log file, the pid file written by the process
+# itself before it execs); fails when it did not start.
+lab_start() {
+  local append=()
+  if [ "$1" = --append ]; then append=(--append); shift; fi
+  local name=$1
+  shift
+  sup_start "${append[@]}" "$(lab_pidfile "$name")" "$(lab_logfile "$name")" "name=$name" "arg=$LAB_STATE/" -- "$@"
 }
 
-# lab_cmd_matches PID NAME -> true when PID runs the binary NAME, so a
-# recycled pid is never signalled by mistake.
-lab_cmd_matches() { [ "$(lab_argv0 "$1")" = "$2" ]; }
-
-# lab_pid NAME -> prints the pid of a running component (fails otherwise).
-lab_pid() {
-  local f pid
-  f=$(lab_pidfile "$1")
-  [ -s "$f" ] || return 1
-  pid=$(<"$f")
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null && lab_cmd_matches "$pid" "$1" || return 1
-  printf '%s' "$pid"
-}
+# lab_pid NAME -> prints the pid of a running component (fails otherwise): a
+# process running the binary NAME (so a recycled pid is never signalled by
+# mistake) with an argument pointing into $LAB_STATE (nor another lab's).
+lab_pid() { sup_pid "$(lab_pidfile "$1")" "name=$1" "arg=$LAB_STATE/"; }
 
 lab_running() { lab_pid "$1" >/dev/null; }
 
 # lab_kill "PID NAME"... -> SIGTERM to all, up to 20 s grace, then SIGKILL.
-lab_kill() {
-  local entry pid name i left
-  for entry in "$@"; do kill -TERM "${entry%% *}" 2>/dev/null || true; done
-  for ((i = 0; i < 250; i++)); do
-    left=()
-    for entry in "$@"; do
-      pid=${entry%% *} name=${entry#* }
-      if kill -0 "$pid" 2>/dev/null; then
-        left+=("$entry")
-        if ((i == 200)); then
-          lab_log "$name (pid $pid) ignored SIGTERM for 20s: SIGKILL"
-          kill -KILL "$pid" 2>/dev/null || true
-        fi
-      fi
-    done
-    ((${#left[@]})) || break
-    sleep 0.1
-  done
-  for entry in "$@"; do
-    pid=${entry%% *} name=${entry#* }
-    if kill -0 "$pid" 2>/dev/null; then
-      lab_log "warning: $name (pid $pid) still exists"
-    else
-      lab_log "stopped $name (pid $pid)"
-    fi
-  done
-}
+lab_kill() { sup_stop 20 "$@"; }
 
 # lab_strays -> "PID NAME" lines for our binaries whose command line points
 # into $LAB_STATE but that no pid file accounts for (e.g. the pid dir was lost).
 lab_strays() {
-  local d name arg args
-  for d in /proc/[0-9]*; do
-    args=()
-    { mapfile -d '' -t args <"$d/cmdline"; } 2>/dev/null || continue
-    ((${#args[@]})) || continue
-    name=${args[0]##*/}
-    [[ " ${LAB_COMPONENTS[*]} " == *" $name "* ]] || continue
-    for arg in "${args[@]:1}"; do
-      if [[ $arg == *"$LAB_STATE/"* ]]; then
-        printf '%s %s\n' "${d#/proc/}" "$name"
-        break
-      fi
-    done
-  done
+  local names
+  printf -v names '%s|' "${LAB_COMPONENTS[@]}"
+  sup_strays "name=${names%|}" "arg=$LAB_STATE/"
 }
 
 # lab_stop_all -> stops every component, from pid files and from the /proc

@@ -6,16 +6,13 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 main() {
-  local name=${1:?usage: restart.sh COMPONENT [down-seconds]} down=${2:-2} pid pidf log i
+  local name=${1:?usage: restart.sh COMPONENT [down-seconds]} down=${2:-2} pid i
   local -a argv
   pid=$(lab_pid "$name") || { lab_log "FAILED: $name is not running"; return 1; }
   mapfile -d '' argv <"/proc/$pid/cmdline"
   lab_kill "$pid $name"
   sleep "$down"
-  pidf=$(lab_pidfile "$name")
-  log=$(lab_logfile "$name")
-  # shellcheck disable=SC2016
-  setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pidf" "${argv[@]}" </dev/null >>"$log" 2>&1 &
+  lab_start --append "$name" "${argv[@]}" || { lab_log "FAILED: $name did not start; log: $(lab_logfile "$name")"; return 1; }
   for ((i = 0; i < 1200; i++)); do
     if lab_running "$name"; then
       if [ "$name" != kube-apiserver ] || curl -fsS --cacert "$LAB_STATE/pki/ca.crt" --cert "$LAB_STATE/pki/admin.crt" \
@@ -26,7 +23,7 @@ main() {
     fi
     sleep 0.1
   done
-  lab_log "FAILED: $name did not come back; log: $log"
+  lab_log "FAILED: $name did not come back; log: $(lab_logfile "$name")"
   return 1
 }
 

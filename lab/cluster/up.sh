@@ -53,23 +53,12 @@ wait_for() {
   done
 }
 
-# start_component NAME ARGS... -> starts binary NAME detached (own session,
-# log file, pid file written by the process itself before it execs).
+# start_component NAME ARGS... -> starts binary NAME detached (lab_start),
+# without the lock up.sh holds.
 start_component() {
-  local name=$1 bin pidf log i
+  local name=$1
   shift
-  bin=${BIN[$name]}
-  pidf=$(lab_pidfile "$name")
-  log=$(lab_logfile "$name")
-  rm -f "$pidf"
-  # shellcheck disable=SC2016
-  setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pidf" "$bin" "$@" \
-    </dev/null >"$log" 2>&1 {LAB_LOCK_FD}<&- &
-  for ((i = 0; i < 100; i++)); do
-    [ -s "$pidf" ] && lab_running "$name" && return 0
-    sleep 0.05
-  done
-  fail "$name" "did not start"
+  lab_start "$name" "${BIN[$name]}" "$@" {LAB_LOCK_FD}<&- || fail "$name" "did not start"
 }
 
 port_free() { ! ss -Hltn "sport = :$1" | grep -q .; }

@@ -5,19 +5,34 @@
 # configurations Capsule created, so a lab left running without Capsule still
 # admits namespaces. Keeps logs; drops pid files and artifact storage.
 # Idempotent. Run it before lab/cluster/down.sh (which deletes the state dir).
+#
+#   lab/controllers/down.sh [--only flux]
+#
+# --only flux stops source-controller and kustomize-controller only, from
+# their pid files, and leaves Capsule, the webhooks and the storage alone (a
+# stack is torn down with Capsule still serving its finalizers and webhooks).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-for ((i = ${#CTRL_COMPONENTS[@]} - 1; i >= 0; i--)); do
-  name=${CTRL_COMPONENTS[i]}
+case "$*" in
+  "") STOP=("${CTRL_COMPONENTS[@]}") ;;
+  "--only flux") STOP=(source-controller kustomize-controller) ;;
+  *) echo "usage: lab/controllers/down.sh [--only flux]" >&2; exit 2 ;;
+esac
+for ((i = ${#STOP[@]} - 1; i >= 0; i--)); do
+  name=${STOP[i]}
   if pid=$(ctrl_pid "$name"); then
-    ctrl_kill "$pid" "$name"
+    ctrl_kill "$pid $name"
   fi
   rm -f "$(ctrl_pidfile "$name")"
 done
-while read -r pid; do
+if [ "$*" = "--only flux" ]; then
+  ctrl_log "Flux controllers down; Capsule left running"
+  exit 0
+fi
+while read -r pid name; do
   [ -n "$pid" ] || continue
-  ctrl_log "found pid $pid of $CTRL_STATE without a pid file"
-  ctrl_kill "$pid" "stray"
+  ctrl_log "found pid $pid ($name) of $CTRL_STATE without a pid file"
+  ctrl_kill "$pid stray $name"
 done < <(ctrl_strays)
 
 if [ -f "$CTRL_KUBECONFIG" ]; then

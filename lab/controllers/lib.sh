@@ -41,50 +41,25 @@ CTRL_MARKER_VAR=FLUX_CAPSULE_CONTROLLERS_STATE
 
 ctrl_log() { printf '[controllers %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+# Processes are started, found and stopped by the lab's one supervisor.
+# shellcheck source=../supervise.sh
+source "$CTRL_ROOT/lab/supervise.sh"
+SUP_LOG=ctrl_log
+
 ctrl_pidfile() { printf '%s/run/%s.pid' "$CTRL_STATE" "$1"; }
 ctrl_logfile() { printf '%s/logs/%s.log' "$CTRL_STATE" "$1"; }
 
-# ctrl_is_ours PID -> true when PID was started by up.sh for this state dir.
-ctrl_is_ours() {
-  [ -r "/proc/$1/environ" ] || return 1
-  { tr '\0' '\n' <"/proc/$1/environ"; } 2>/dev/null | grep -qxF "$CTRL_MARKER_VAR=$CTRL_STATE"
-}
-
-# ctrl_pid NAME -> pid of a running component (fails otherwise).
-ctrl_pid() {
-  local f pid
-  f=$(ctrl_pidfile "$1")
-  [ -s "$f" ] || return 1
-  pid=$(<"$f")
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null && ctrl_is_ours "$pid" || return 1
-  printf '%s' "$pid"
-}
+# ctrl_pid NAME -> pid of a running component started by up.sh for this state
+# dir (its marker variable); fails otherwise.
+ctrl_pid() { sup_pid "$(ctrl_pidfile "$1")" "env=$CTRL_MARKER_VAR=$CTRL_STATE"; }
 
 ctrl_running() { ctrl_pid "$1" >/dev/null; }
 
-# ctrl_kill PID NAME -> SIGTERM, up to 15 s grace, then SIGKILL.
-ctrl_kill() {
-  local pid=$1 name=$2 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 150; i++)); do
-    kill -0 "$pid" 2>/dev/null || { ctrl_log "stopped $name (pid $pid)"; return 0; }
-    sleep 0.1
-  done
-  ctrl_log "$name (pid $pid) ignored SIGTERM for 15s: SIGKILL"
-  kill -KILL "$pid" 2>/dev/null || true
-}
+# ctrl_kill "PID NAME"... -> SIGTERM, up to 15 s grace, then SIGKILL.
+ctrl_kill() { sup_stop 15 "$@"; }
 
-# ctrl_strays -> pids of processes carrying our marker that no pid file accounts for.
-ctrl_strays() {
-  local d pid
-  for d in /proc/[0-9]*; do
-    pid=${d#/proc/}
-    [ "$pid" != $$ ] || continue
-    ctrl_is_ours "$pid" && printf '%s\n' "$pid"
-  done
-  return 0
-}
+# ctrl_strays -> "PID NAME" of processes carrying our marker that no pid file accounts for.
+ctrl_strays() { sup_strays "env=$CTRL_MARKER_VAR=$CTRL_STATE"; }
 
 # ctrl_tools [flux] [capsule] -> sets KUBECTL, and with "flux" SOURCE_CONTROLLER,
 # KUSTOMIZE_CONTROLLER, FLUX_CRDS (dirs), with "capsule" CAPSULE, CAPSULE_CRDS

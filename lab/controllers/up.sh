@@ -72,24 +72,16 @@ wait_until() {
 
 port_free() { ! ss -Hltn "sport = :$1" | grep -q .; }
 
-# start NAME ENV... -- BIN ARGS... -> detached process with log and pid file.
+# start NAME ENV... -- BIN ARGS... -> detached process (lab/supervise.sh
+# sup_start) with log and pid file, carrying the marker variable.
 start() {
-  local name=$1 envs=() pidf log i
+  local name=$1 envs=()
   shift
   while [ "$1" != -- ]; do envs+=("$1"); shift; done
   shift
-  pidf=$(ctrl_pidfile "$name")
-  log=$(ctrl_logfile "$name")
   ctrl_log "starting $name:$(printf ' %q' "${envs[@]}" "$@")"
-  rm -f "$pidf"
-  # shellcheck disable=SC2016
-  env "$CTRL_MARKER_VAR=$CTRL_STATE" KUBECONFIG="$CTRL_KUBECONFIG" "${envs[@]}" \
-    setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pidf" "$@" </dev/null >"$log" 2>&1 &
-  for ((i = 0; i < 100; i++)); do
-    ctrl_running "$name" && return 0
-    sleep 0.05
-  done
-  fail "$name" "did not start"
+  sup_start "$(ctrl_pidfile "$name")" "$(ctrl_logfile "$name")" "env=$CTRL_MARKER_VAR=$CTRL_STATE" -- \
+    "$CTRL_MARKER_VAR=$CTRL_STATE" KUBECONFIG="$CTRL_KUBECONFIG" "${envs[@]}" "$@" || fail "$name" "did not start"
 }
 
 # ensure_namespace NAME -> the namespace exists and is Active. One left
