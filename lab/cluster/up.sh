@@ -243,18 +243,27 @@ start_apiserver() {
     "https://$LAB_HOST:$LAB_APISERVER_PORT/readyz"
 }
 
+# serving_args NAME CERT PORT -> sets ARGS to the flags kube-controller-manager
+# and kube-scheduler share: their kubeconfig (for authentication and
+# authorization too) and TLS on their health port.
+serving_args() {
+  local cfg=$LAB_STATE/config/$1.kubeconfig
+  ARGS=(
+    --kubeconfig="$cfg"
+    --authentication-kubeconfig="$cfg"
+    --authorization-kubeconfig="$cfg"
+    --bind-address="$LAB_HOST"
+    --secure-port="$3"
+    --tls-cert-file="$PKI/$2.crt"
+    --tls-private-key-file="$PKI/$2.key"
+    --client-ca-file="$PKI/ca.crt"
+  )
+}
+
 start_controllers() {
-  local kcm_cfg=$LAB_STATE/config/kube-controller-manager.kubeconfig
-  local sch_cfg=$LAB_STATE/config/kube-scheduler.kubeconfig
-  start_component kube-controller-manager \
-    --kubeconfig="$kcm_cfg" \
-    --authentication-kubeconfig="$kcm_cfg" \
-    --authorization-kubeconfig="$kcm_cfg" \
-    --bind-address="$LAB_HOST" \
-    --secure-port="$LAB_KCM_PORT" \
-    --tls-cert-file="$PKI/kcm-serving.crt" \
-    --tls-private-key-file="$PKI/kcm-serving.key" \
-    --client-ca-file="$PKI/ca.crt" \
+  local -a ARGS
+  serving_args kube-controller-manager kcm-serving "$LAB_KCM_PORT"
+  start_component kube-controller-manager "${ARGS[@]}" \
     --controllers='*' \
     --use-service-account-credentials=true \
     --service-account-private-key-file="$PKI/sa.key" \
@@ -265,15 +274,8 @@ start_controllers() {
     --flex-volume-plugin-dir="$LAB_STATE/flexvolume" \
     --leader-elect=false \
     --profiling=false || return 1
-  start_component kube-scheduler \
-    --kubeconfig="$sch_cfg" \
-    --authentication-kubeconfig="$sch_cfg" \
-    --authorization-kubeconfig="$sch_cfg" \
-    --bind-address="$LAB_HOST" \
-    --secure-port="$LAB_SCHEDULER_PORT" \
-    --tls-cert-file="$PKI/scheduler-serving.crt" \
-    --tls-private-key-file="$PKI/scheduler-serving.key" \
-    --client-ca-file="$PKI/ca.crt" \
+  serving_args kube-scheduler scheduler-serving "$LAB_SCHEDULER_PORT"
+  start_component kube-scheduler "${ARGS[@]}" \
     --leader-elect=false \
     --profiling=false || return 1
   wait_for kube-controller-manager 90 "kube-controller-manager /healthz" \

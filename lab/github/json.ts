@@ -92,17 +92,10 @@ export function orgJson(u: UrlBase, login: string, id: number): Record<string, u
 /** Owner summary embedded in repository JSON. */
 function ownerJson(u: UrlBase, acc: Accounts, owner: string): Record<string, unknown> {
   if (owner.toLowerCase() === acc.org.login.toLowerCase()) {
-    const { login, id } = acc.org;
-    return {
-      login,
-      id,
-      node_id: nodeId('Organization', id),
-      avatar_url: `${u.web}/avatars/${login}`,
-      url: `${u.api}/users/${login}`,
-      html_url: `${u.web}/${login}`,
-      type: 'Organization',
-      site_admin: false,
-    };
+    // A user's summary fields, in the same order, as the organisation.
+    const { id } = acc.org;
+    const { login, avatar_url, url, html_url, site_admin } = userJson(u, acc.org.login, id);
+    return { login, id, node_id: nodeId('Organization', id), avatar_url, url, html_url, type: 'Organization', site_admin };
   }
   const id = owner.toLowerCase() === acc.user.login.toLowerCase() ? acc.user.id : syntheticUserId(owner);
   return userJson(u, owner, id);
