@@ -5,8 +5,7 @@ import * as assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { GitHubDouble } from "../lab/github/server";
-import { OWNER, startDouble } from "../lab/client/github";
+import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
 import { removeCapsuleResidue } from "../lab/client/flux";
 import { canI, descendants, getObject, gitWithKey, kubectl, kubectlOk, ROOT, secretData, sharedTempDir, useLab, waitFor } from "../lab/client/lab";
 import { changes, engineEnv, LabStack, TenantSpec } from "../lab/client/stack";
@@ -112,23 +111,31 @@ function killMidway(lab: LabStack, when: RegExp): Promise<string> {
   });
 }
 
-describe("engine e2e: namespace mode", function () {
-  this.timeout(20 * 60_000);
-  let dir: string;
-  let double: GitHubDouble;
-  let lab: LabStack;
-
+/**
+ * A suite's stack: before the suite, a GitHub double with REPOS and stack
+ * `name` of TENANTS on the lab, handed to `use`; after it, both removed.
+ */
+function suiteStack(name: string, tenancy: "namespace" | "capsule", tmpPrefix: string, use: (double: GitHubDouble, lab: LabStack) => void): void {
+  let double: GitHubDouble | undefined;
+  let lab: LabStack | undefined;
   before(async () => {
     useLab();
-    dir = sharedTempDir("e2e-ns-");
+    const dir = sharedTempDir(tmpPrefix);
     double = await startDouble(dir, TOKEN, REPOS);
-    lab = await LabStack.create({ name: "e2e-namespace", tenancy: "namespace", tenants: TENANTS, double, token: TOKEN, stateDir: dir });
+    lab = await LabStack.create({ name, tenancy, tenants: TENANTS, double, token: TOKEN, stateDir: dir });
+    use(double, lab);
   });
-
   after(async () => {
     await lab?.remove().catch(() => undefined);
     await double?.close();
   });
+}
+
+describe("engine e2e: namespace mode", function () {
+  this.timeout(20 * 60_000);
+  let double: GitHubDouble;
+  let lab: LabStack;
+  suiteStack("e2e-namespace", "namespace", "e2e-ns-", (d, l) => { double = d; lab = l; });
 
   it("1. previews the whole program against an empty cluster", async () => {
     assert.equal(getObject("namespace", "flux-system"), undefined, "the cluster starts without Flux");
@@ -350,23 +357,18 @@ describe("engine e2e: namespace mode", function () {
 
 describe("engine e2e: capsule mode (Capsule v0.14 running)", function () {
   this.timeout(20 * 60_000);
-  let dir: string;
   let double: GitHubDouble;
   let lab: LabStack;
   const reconcilers = TENANTS.map((t) => `system:serviceaccount:${t.namespaces[0]}:${t.name}`);
 
-  before(async () => {
+  before(() => {
     useLab();
     // Capsule first: its CRDs and webhooks must exist before the program's Tenants.
     execFileSync("bash", [path.join(ROOT, "lab/controllers/up.sh"), "--only", "capsule"], { stdio: ["ignore", "inherit", "inherit"] });
-    dir = sharedTempDir("e2e-capsule-");
-    double = await startDouble(dir, TOKEN, REPOS);
-    lab = await LabStack.create({ name: "e2e-capsule", tenancy: "capsule", tenants: TENANTS, double, token: TOKEN, stateDir: dir });
   });
-
-  after(async () => {
-    await lab?.remove().catch(() => undefined);
-    await double?.close();
+  // After hooks run in the order written: the stack goes, then Capsule.
+  suiteStack("e2e-capsule", "capsule", "e2e-capsule-", (d, l) => { double = d; lab = l; });
+  after(() => {
     spawnSync("bash", [path.join(ROOT, "lab/controllers/down.sh")], { stdio: "inherit" });
     // Capsule's namespace-provisioner binding outlives Capsule; later suites start without it.
     say(`removed Capsule's residue (provisioner binding held: ${removeCapsuleResidue().join(", ") || "none"})`);

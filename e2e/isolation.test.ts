@@ -7,8 +7,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { GitHubDouble } from "../lab/github/server";
-import { OWNER, startDouble } from "../lab/client/github";
+import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
 import { bootstrap } from "../lab/client/bootstrap";
 import { canI, getObject, kubectl, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
 import { changes, LabStack, PLATFORM_REPO } from "../lab/client/stack";

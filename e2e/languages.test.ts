@@ -16,8 +16,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { stringify } from "yaml";
-import type { GitHubDouble } from "../lab/github/server";
-import { OWNER, startDouble } from "../lab/client/github";
+import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
 import { CONTEXT, getObject, KUBECONFIG, labInstallYaml, ROOT, sharedTempDir, useLab } from "../lab/client/lab";
 import { changes, engineEnv, LabStack, TenantSpec } from "../lab/client/stack";
 

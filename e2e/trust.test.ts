@@ -6,8 +6,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import type { GitHubDouble } from "../lab/github/server";
-import { startDouble } from "../lab/client/github";
+import { GitHubDouble, startDouble } from "../lab/client/github";
 import { CONTEXT, getObject, KUBECONFIG, kubectl, kubectlOk, labInstallYaml, ROOT, sharedTempDir, useLab } from "../lab/client/lab";
 import { changes, LabStack, TenantSpec } from "../lab/client/stack";
 

@@ -5,6 +5,8 @@
 import * as path from "node:path";
 import { GitHubDouble, startGitHubDouble } from "../github/server";
 
+export type { GitHubDouble };
+
 /** What a lab stack and Flux's files need of the double; a double in this process has it all. */
 export type GitHubApi = Pick<GitHubDouble,
   "baseUrl" | "apiUrl" | "owner" | "sshPort" | "knownHosts" | "branchSha" | "readFile" | "createBranch">;
