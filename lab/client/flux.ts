@@ -1,8 +1,8 @@
-// Live Flux and Capsule in the lab, as the isolation suite and the demo drive
-// them: the controllers of lab/controllers (started with the manifests read
-// back from the platform repository), commits to tenant branches through the
-// GitHub double's contents API, forced reconciles, and the Ready conditions
-// that show what Flux did with each commit.
+// Live Flux and Capsule in the lab, as the isolation suite, the demo and the
+// bench drive them: the controllers of lab/controllers (started with the
+// manifests read back from the platform repository), commits to tenant
+// branches through the GitHub double's contents API, forced reconciles, and
+// the Ready conditions that show what Flux did with each commit.
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
