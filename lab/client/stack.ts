@@ -3,12 +3,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
-import type { PlatformTenantArgs } from "../../components/platform/platform";
+import type { PlatformTenant } from "../../components";
 import type { GitHubApi } from "./github";
 import { CONTEXT, KUBECONFIG, labInstallYaml, ROOT } from "./lab";
 
 /** A tenant as written in the stack config (a Platform's tenant; the lab gives quotas as numbers). */
-export type TenantSpec = Omit<PlatformTenantArgs, "namespaceQuota"> & { namespaceQuota?: number };
+export type TenantSpec = Omit<PlatformTenant, "namespaceQuota"> & { namespaceQuota?: number };
 
 /** The platform repository (under the double's owner) and the cluster's path in it, as every lab stack has them. */
 export const PLATFORM_REPO = "fleet-infra";
