@@ -35,18 +35,16 @@ export function sshRepoUrl(host: string, owner: string, repository: string): str
 }
 
 /**
- * Key algorithms Flux can use for SSH: ECDSA P-384 (Flux's default) or
- * ED25519. An object as well as a type, so the generated SDKs get an enum.
+ * The values of an `as const` object: how the package declares a choice of
+ * strings as a type and an object at once, so that the SDKs generated from
+ * `Platform`'s schema get an enum (`KeyAlgorithm.ECDSA_P384` in Python).
  */
-export const KeyAlgorithm = {
-  /** ECDSA on P-384, Flux's default. */
-  EcdsaP384: "ecdsa-p384",
-  /** ED25519. */
-  Ed25519: "ed25519",
-} as const;
-/** A key algorithm Flux can use for SSH. */
-export type KeyAlgorithm = (typeof KeyAlgorithm)[keyof typeof KeyAlgorithm];
+export type EnumValue<T> = T[keyof T];
 
+/** Key algorithms Flux can use for SSH: ECDSA P-384 (Flux's default) or ED25519. */
+export const KeyAlgorithm = { EcdsaP384: "ecdsa-p384", Ed25519: "ed25519" } as const;
+/** A key algorithm Flux can use for SSH. */
+export type KeyAlgorithm = EnumValue<typeof KeyAlgorithm>;
 /** The key algorithms, for validation. */
 export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = Object.values(KeyAlgorithm);
 

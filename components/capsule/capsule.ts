@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CAPSULE_CHART_VERSION, DEFAULT_CAPSULE_ADMINISTRATORS } from "../defaults";
 import { forceApply } from "../kube";
-import { CAPSULE_API } from "../shared";
+import { CAPSULE_API, EnumValue } from "../shared";
 import { assertValidArgs, CAPSULE_NAMESPACE, CONTROL_CHARACTER, FieldProblem, Problems, quote, semverProblem } from "../validation";
 
 /** Capsule's published Helm repository. */
@@ -11,17 +11,10 @@ export const CAPSULE_CHART_REPO = "https://projectcapsule.github.io/charts";
 /** The group Capsule treats as its users out of the box; kept so human tenant owners keep working. */
 const CAPSULE_DEFAULT_GROUP = "capsule.clastix.io";
 
-/** The kinds of identity Capsule names as owners and administrators (an object too, for the SDKs' enum). */
-export const CapsuleUserKind = {
-  /** A Kubernetes user name. */
-  User: "User",
-  /** A Kubernetes group. */
-  Group: "Group",
-  /** `system:serviceaccount:<namespace>:<name>`. */
-  ServiceAccount: "ServiceAccount",
-} as const;
+/** The kinds of identity Capsule names as owners and administrators (a ServiceAccount as `system:serviceaccount:<namespace>:<name>`). */
+export const CapsuleUserKind = { User: "User", Group: "Group", ServiceAccount: "ServiceAccount" } as const;
 /** A kind of identity Capsule names. */
-export type CapsuleUserKind = (typeof CapsuleUserKind)[keyof typeof CapsuleUserKind];
+export type CapsuleUserKind = EnumValue<typeof CapsuleUserKind>;
 
 /** A Capsule user entry of `CapsuleConfiguration.spec.users`. */
 export interface CapsuleUser {

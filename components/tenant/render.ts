@@ -1,20 +1,11 @@
 import { DEFAULT_SSH_HOST, DEFAULT_TENANT_PATH, defaultTenantBranch } from "../defaults";
-import { CAPSULE_API, KubeObject, sshRepoUrl } from "../shared";
+import { CAPSULE_API, EnumValue, KubeObject, sshRepoUrl } from "../shared";
 import { kustomizationPath } from "../validation";
 
-/**
- * How tenants are isolated: per tenant by Capsule, or per namespace by Flux
- * and RBAC alone. An object as well as a type, so the generated SDKs get an enum.
- */
-export const TenancyMode = {
-  /** Capsule isolates each tenant: its namespaces, quota and owners. */
-  Capsule: "capsule",
-  /** Flux and RBAC alone, namespace by namespace. */
-  Namespace: "namespace",
-} as const;
+/** How tenants are isolated: per tenant by Capsule, or per namespace by Flux and RBAC alone. */
+export const TenancyMode = { Capsule: "capsule", Namespace: "namespace" } as const;
 /** How tenants are isolated. */
-export type TenancyMode = (typeof TenancyMode)[keyof typeof TenancyMode];
-
+export type TenancyMode = EnumValue<typeof TenancyMode>;
 /** The tenancy modes, for validation. */
 export const TENANCY_MODES: readonly TenancyMode[] = Object.values(TenancyMode);
 
