@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+
+	sdk "github.com/pulumi/pulumi/sdk/v3"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// RunPlugin starts a plugin written for Node.js. The engine (since 3.224)
+// runs Node.js policy packs (`--policy-pack`) this way, kind "analyzer",
+// whenever a nodejs language host is installed; nothing else is run as a
+// plugin here.
+//
+// The pack is served by @pulumi/pulumi's policy pack host (cmd/run-policy-pack,
+// resolved from the pack's directory upward), started in the pack's directory
+// with the engine's arguments and the directory last. The engine sends the
+// stack's configuration only over the analyzer protocol, so the SDK's policy
+// proxy answers first (its port is what the engine reads), receives it, and
+// then forwards every call to the pack once that prints its own port.
+func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
+	if req.GetKind() != "analyzer" {
+		return status.Errorf(codes.Unimplemented, "pulumi-language-nodejs (flux-capsule) runs only policy packs as plugins, not %q", req.GetKind())
+	}
+	ctx := server.Context()
+	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+
+	dir := programDir(req.GetInfo(), req.GetPwd())
+	runner, ok := findUp(dir, filepath.Join("node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack"))
+	if !ok {
+		return fmt.Errorf("could not find node_modules/@pulumi/pulumi/cmd/run-policy-pack from the policy pack %s: install its npm packages first", dir)
+	}
+	node, err := nodeBinary()
+	if err != nil {
+		return errors.New("node not found on PATH")
+	}
+
+	proxy, packStdout, err := sdk.NewPolicyProxy(ctx, stdout)
+	if err != nil {
+		return fmt.Errorf("policy pack proxy: %w", err)
+	}
+	stack, err := proxy.AwaitConfiguration(ctx)
+	if err != nil {
+		return fmt.Errorf("policy pack stack configuration: %w", err)
+	}
+	stackEnv, err := policyEnv(stack)
+	if err != nil {
+		return err
+	}
+
+	cmd := exec.CommandContext(ctx, node, policyArgs(runner, dir, req.GetArgs())...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), req.GetEnv()...), stackEnv...)
+	cmd.Stdout, cmd.Stderr = packStdout, stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("could not start the policy pack: %w", err)
+	}
+	// Attach waits for the pack to exit (it owns cmd.Wait).
+	if err := proxy.Attach(ctx, cmd); err != nil {
+		return fmt.Errorf("policy pack %s: %w", dir, err)
+	}
+	return closer.Close()
+}
+
+// policyArgs is node's command line for a policy pack in dir: the policy pack
+// host, the engine's arguments, and the pack's directory last.
+func policyArgs(runner, dir string, engineArgs []string) []string {
+	args := append([]string{runner}, engineArgs...)
+	return append(args, dir)
+}
+
+// policyEnv is how the policy pack host learns the stack it checks: the
+// PULUMI_NODEJS_* variables and PULUMI_CONFIG (JSON) that @pulumi/pulumi's
+// runtime reads; empty values are left unset.
+func policyEnv(stack *pulumirpc.AnalyzerStackConfigureRequest) ([]string, error) {
+	var env []string
+	if stack == nil {
+		return env, nil
+	}
+	set := func(k, v string) {
+		if v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	set("PULUMI_NODEJS_ORGANIZATION", stack.GetOrganization())
+	set("PULUMI_NODEJS_PROJECT", stack.GetProject())
+	set("PULUMI_NODEJS_STACK", stack.GetStack())
+	set("PULUMI_NODEJS_DRY_RUN", strconv.FormatBool(stack.GetDryRun()))
+	if cfg := stack.GetConfig(); cfg != nil {
+		text, err := json.Marshal(cfg)
+		if err != nil {
+			return nil, err
+		}
+		set("PULUMI_CONFIG", string(text))
+	}
+	return env, nil
+}
