@@ -1,19 +1,13 @@
 #!/usr/bin/env bash
-# Builds actionlint (the GitHub Actions workflow linter) from its Go module.
-# Prints the directory holding the binary on stdout.
+# Builds actionlint (the GitHub Actions workflow linter) from the module
+# go/actionlint. Prints the directory holding the binary on stdout.
 set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
-source "$here/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# Latest actionlint release on the Go module proxy when pinned.
-ACTIONLINT_VERSION=v1.7.12
+build_actionlint() {
+  cd "$2/actionlint"
+  go build -ldflags "-s -w" -o "$1/" github.com/rhysd/actionlint/cmd/actionlint
+}
 
-dir=$(tool_dir actionlint "$ACTIONLINT_VERSION")
-if ! have_tool actionlint "$ACTIONLINT_VERSION"; then
-  mkdir -p "$dir"
-  timed "actionlint $ACTIONLINT_VERSION" env GOBIN="$dir" go install -trimpath -ldflags "-s -w" \
-    "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
-  mark_built actionlint "$ACTIONLINT_VERSION"
-fi
-echo "$dir"
+go_tool actionlint "$(modver actionlint github.com/rhysd/actionlint)" build_actionlint actionlint

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Builds the project's pinned tools from Go modules (zizmor: its PyPI wheel)
 # into ~/.cache/flux-capsule (override with FLUX_CAPSULE_CACHE) and prints a
-# PATH line for them.
+# PATH line for them. The Go modules are ours, under go/ (go/README.md).
 #
-#   bash lab/toolchain/build.sh unit   actionlint, zizmor (for `npm test`)
-#   bash lab/toolchain/build.sh lab    + pulumi, its providers, the YAML and Python language hosts, Kubernetes, etcd, kwok
+#   bash lab/toolchain/build.sh unit   the Go modules' checks (check.sh), actionlint, zizmor (for `npm test`)
+#   bash lab/toolchain/build.sh lab    + pulumi, its providers, Kubernetes, etcd, kwok
 #   bash lab/toolchain/build.sh all    + the Flux controllers and Capsule (what CI builds cold)
 #
 # Measure a cold build with an empty cache of its own:
 #   FLUX_CAPSULE_CACHE=$(mktemp -d) bash lab/toolchain/build.sh all
 #
-# Each tool is built once per version; a warm run only checks stamps.
+# Each tool is built once per key (its module's hash); a warm run only hashes
+# and checks stamps.
 # Output: `export PATH=<dirs>:$PATH` on stdout; progress and timings on stderr.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,9 +20,9 @@ source "$here/lib.sh"
 
 group=${1:-unit}
 case "$group" in
-  unit) scripts=(actionlint zizmor) ;;
-  lab) scripts=(actionlint zizmor pulumi hosts kube) ;;
-  all) scripts=(actionlint zizmor pulumi hosts kube flux capsule) ;;
+  unit) scripts=(check actionlint zizmor) ;;
+  lab) scripts=(check actionlint zizmor pulumi kube) ;;
+  all) scripts=(check actionlint zizmor pulumi kube flux capsule) ;;
   *) echo "usage: $0 unit|lab|all" >&2; exit 2 ;;
 esac
 
@@ -29,7 +30,8 @@ start=$(date +%s)
 dirs=()
 for s in "${scripts[@]}"; do
   t0=$(date +%s)
-  while IFS= read -r d; do [ -n "$d" ] && dirs+=("$d"); done < <(bash "$here/$s.sh")
+  out=$(bash "$here/$s.sh") # a failing stage fails the build
+  while IFS= read -r d; do [ -n "$d" ] && dirs+=("$d"); done <<<"$out"
   log "stage $s: $(( $(date +%s) - t0 ))s"
 done
 log "toolchain ($group): $(( $(date +%s) - start ))s"

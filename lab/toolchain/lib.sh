@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Shared helpers for the toolchain build scripts. Source it; do not run it.
 #
-# Every tool is built once per version into
-#   $FLUX_CAPSULE_CACHE/tools/<tool>/<version>/
-# and a stamp file marks a finished build, so a warm run rebuilds nothing and an
-# interrupted build is redone from scratch.
+# Every Go tool is a module of ours under go/ (go/README.md says why each pin
+# is what it is). go_tool builds one into
+#   $FLUX_CAPSULE_CACHE/tools/<tool>/<label>-<key>/
+# where key hashes the module directories (their go.mod, go.sum and sources)
+# and the pins the script gives; a stamp file marks a finished build, so a
+# warm run only hashes and checks stamps, and an interrupted build is redone.
 
 set -euo pipefail
 
@@ -13,7 +15,16 @@ export FLUX_CAPSULE_CACHE
 export GOMODCACHE="$FLUX_CAPSULE_CACHE/go/mod"
 export GOCACHE="$FLUX_CAPSULE_CACHE/go/build"
 export GOPATH="$FLUX_CAPSULE_CACHE/go/path"
-export GOFLAGS="${GOFLAGS:-} -mod=mod"
+# go.mod and go.sum are checked in: a build never edits them. -trimpath for
+# vet and test too, so that they share compiled packages with the builds.
+export GOFLAGS="${GOFLAGS:-} -mod=readonly -trimpath"
+# Each module is built on its own (they pin different versions on purpose).
+export GOWORK=off
+# The one Go language version of every go.mod under go/ (check.sh holds them
+# to it), and the oldest Go that builds them: never switch toolchains behind
+# our back, fail instead.
+GO_VERSION=1.26.4
+export GOTOOLCHAIN=local
 export GOPROXY="${GOPROXY:-https://proxy.golang.org}"
 export GOSUMDB="${GOSUMDB:-sum.golang.org}"
 export CGO_ENABLED="${CGO_ENABLED:-0}"
@@ -21,23 +32,100 @@ export CGO_ENABLED="${CGO_ENABLED:-0}"
 # this network cannot reach.
 export GOPROXY="${GOPROXY%%,direct}"
 
+GO_MODULES=$(cd "$(dirname "${BASH_SOURCE[0]}")/go" && pwd)
+
 log() { printf '[toolchain %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-# tool_dir TOOL VERSION -> the directory holding that build.
+# tool_dir TOOL KEY -> the directory holding that build.
 tool_dir() { printf '%s/tools/%s/%s' "$FLUX_CAPSULE_CACHE" "$1" "$2"; }
 
-# have_tool TOOL VERSION -> success when a finished build is cached.
+# have_tool TOOL KEY -> success when a finished build is cached.
 have_tool() { [ -f "$(tool_dir "$1" "$2")/.complete" ]; }
 
-# mark_built TOOL VERSION -> records a finished build.
+# mark_built TOOL KEY -> records a finished build.
 mark_built() { date -u +%FT%TZ >"$(tool_dir "$1" "$2")/.complete"; }
 
-# timed LABEL CMD... -> runs CMD and prints how long it took.
+# timed LABEL CMD... -> runs CMD and logs how long it took.
 timed() {
-  local label=$1 start end
+  local label=$1 start
   shift
   start=$(date +%s)
   "$@"
-  end=$(date +%s)
-  log "$label: $((end - start))s"
+  log "$label: $(($(date +%s) - start))s"
+}
+
+# modver MODULE_DIR MODULE -> the version of MODULE that go/MODULE_DIR/go.mod
+# requires (read without running go, so a warm run stays fast).
+modver() {
+  awk -v m="$2" '($1 == "require" && $2 == m) { print $3; exit } ($1 == m && $2 ~ /^v/) { print $2; exit }' \
+    "$GO_MODULES/$1/go.mod"
+}
+
+# module_key MODULE_DIR... [-- PIN...] -> a short hash of the modules' files
+# and the pins (anything else the build depends on, e.g. a version to stamp).
+module_key() {
+  local d
+  {
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+      d=$1
+      shift
+      (cd "$GO_MODULES" && find "$d" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+    done
+    [ $# -eq 0 ] || shift
+    printf '%s\n' "$@"
+  } | sha256sum | cut -c1-10
+}
+
+# go_tool TOOL LABEL BUILDER MODULE_DIR... [-- PIN...]
+#   Prints the tool dir tools/TOOL/LABEL-KEY, building it first unless it is
+#   cached (TOOLCHAIN_FORCE=1 rebuilds): copies each MODULE_DIR into a scratch
+#   dir WORK (WORK/<name>), runs `BUILDER OUT WORK PIN...` there, then vets
+#   the modules' own Go packages (with what the builder generated), and stamps
+#   OUT. The scratch dir is removed after a success, kept (and logged) after a
+#   failure. Build output goes to stderr.
+go_tool() {
+  local tool=$1 label=$2 builder=$3 key out work d
+  shift 3
+  local mods=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do mods+=("$1"); shift; done
+  [ $# -eq 0 ] || shift
+  key="$label-$(module_key "${mods[@]}" -- "$GO_VERSION" "$@")"
+  out=$(tool_dir "$tool" "$key")
+  if [ "${TOOLCHAIN_FORCE:-0}" != 1 ] && have_tool "$tool" "$key"; then
+    log "$tool $key: cached"
+  else
+    log "$tool $key: building"
+    work=$(mktemp -d "${TMPDIR:-/tmp}/flux-capsule-$tool.XXXXXX")
+    log "$tool: work dir $work"
+    for d in "${mods[@]}"; do cp -R "$GO_MODULES/$d" "$work/"; done
+    rm -rf "$out"
+    mkdir -p "$out"
+    (cd "$work" && timed "$tool $key" "$builder" "$out" "$work" "$@") >&2
+    for d in "${mods[@]}"; do # only modules with Go sources of ours
+      if [ -n "$(find "$GO_MODULES/$d" -name '*.go' -print -quit)" ]; then
+        (cd "$work/$d" && go vet ./...) >&2
+      fi
+    done
+    mark_built "$tool" "$key"
+    rm -rf "$work"
+  fi
+  printf '%s\n' "$out"
+}
+
+# install_crds SRC_DIR OUT -> SRC_DIR/*.yaml into OUT/crds/, and all of them
+# concatenated as one multi-document OUT/crds.yaml.
+install_crds() {
+  local f
+  mkdir -p "$2/crds"
+  install -m 0644 "$1"/*.yaml "$2/crds/"
+  for f in "$2"/crds/*.yaml; do
+    [ "$(head -n1 "$f")" = --- ] || printf -- '---\n'
+    cat "$f"
+  done >"$2/crds.yaml"
+}
+
+# module_src MODULE_DIR MODULE -> where the module's source, at the version
+# that go/MODULE_DIR requires, is in GOMODCACHE (downloading it if needed).
+module_src() {
+  (cd "$GO_MODULES/$1" && go mod download -json "$2" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 }
