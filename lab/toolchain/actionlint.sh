@@ -2,7 +2,7 @@
 # Builds actionlint (the GitHub Actions workflow linter) from the module
 # go/actionlint. Prints the directory holding the binary on stdout.
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 build_actionlint() {

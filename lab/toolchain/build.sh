@@ -15,7 +15,7 @@
 # Output: `export PATH=<dirs>:$PATH` on stdout; progress and timings on stderr.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$here/lib.sh"
 
 group=${1:-unit}

@@ -10,7 +10,7 @@
 #   lab/toolchain/capsule.sh --crds   -> prints the CRD dir instead (building first when needed)
 # TOOLCHAIN_FORCE=1 rebuilds even when a stamped build is cached.
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 MOD=github.com/projectcapsule/capsule

@@ -7,7 +7,7 @@
 # Usage: lab/toolchain/kube.sh   -> prints one tool directory per line (for PATH).
 # TOOLCHAIN_FORCE=1 rebuilds even when a stamped build is cached.
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KUBE_VERSION=$(modver kubernetes k8s.io/kubernetes)

@@ -33,6 +33,16 @@ export CGO_ENABLED="${CGO_ENABLED:-0}"
 export GOPROXY="${GOPROXY%%,direct}"
 
 GO_MODULES=$(cd "$(dirname "${BASH_SOURCE[0]}")/go" && pwd)
+# Build groups: the modules of a group share one build list (align.sh), so a
+# dependency package compiles once for all of them. Two for Pulumi: the engine
+# and the providers cannot share a pkg version (go/README.md). kubernetes
+# stays alone: it pins its staging modules to its own release.
+# shellcheck disable=SC2034 # read by check.sh and align.sh
+GO_GROUPS=(
+  "pulumi pulumi-language-nodejs"
+  "pulumi-resource-kubernetes pulumi-resource-tls pulumi-resource-github"
+  "etcd kwok source-controller kustomize-controller capsule"
+)
 
 log() { printf '[toolchain %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 

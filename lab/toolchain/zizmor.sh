@@ -9,7 +9,7 @@
 # run only checks the stamp and never touches the network.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$here/lib.sh"
 
 ZIZMOR_VERSION=1.32.0
