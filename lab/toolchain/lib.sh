@@ -87,7 +87,8 @@ module_key() {
 }
 
 # go_tool TOOL LABEL BUILDER MODULE_DIR... [-- PIN...]
-#   Prints the tool dir tools/TOOL/LABEL-KEY, building it first unless it is
+#   Prints the tool dir tools/TOOL/LABEL-KEY (KEY: the module dirs, the Go
+#   version, BUILDER's text and the PINs), building it first unless it is
 #   cached (TOOLCHAIN_FORCE=1 rebuilds): copies each MODULE_DIR into a scratch
 #   dir WORK (WORK/<name>), runs `BUILDER OUT WORK PIN...` there, then vets
 #   the modules' own Go packages (with what the builder generated), and stamps
@@ -99,7 +100,8 @@ go_tool() {
   local mods=()
   while [ $# -gt 0 ] && [ "$1" != -- ]; do mods+=("$1"); shift; done
   [ $# -eq 0 ] || shift
-  key="$label-$(module_key "${mods[@]}" -- "$GO_VERSION" "$@")"
+  # The builder's own text is a pin too: a changed recipe rebuilds.
+  key="$label-$(module_key "${mods[@]}" -- "$GO_VERSION" "$(declare -f "$builder")" "$@")"
   out=$(tool_dir "$tool" "$key")
   if [ "${TOOLCHAIN_FORCE:-0}" != 1 ] && have_tool "$tool" "$key"; then
     log "$tool $key: cached"

@@ -45,17 +45,21 @@ check_npm_pins() {
   done
 }
 
-# The CLI, and every language host of ours next to it: the engine looks for
-# bundled language hosts beside `pulumi` (and then doesn't warn that one came
-# from $PATH). A host reports the version of the SDK it is built on.
+# The CLI, and every language host module given (pulumi-language-*) next to
+# it: the engine looks for bundled language hosts beside `pulumi` (and then
+# doesn't warn that one came from $PATH). A host is the module's own main
+# package, or its `tool` lines for one built from a module of upstream's; ours
+# reports the version of the SDK it is built on.
 build_pulumi() {
-  local out=$1 work=$2 host sdk
+  local out=$1 work=$2 host sdk pkgs
   (cd "$work/pulumi" && go build -o "$out/pulumi" \
     -ldflags "$LDFLAGS -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
     github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
   for host in "$work"/pulumi-language-*; do
     sdk=$(modver "${host##*/}" github.com/pulumi/pulumi/sdk/v3)
-    (cd "$host" && go build -o "$out/" -ldflags "$LDFLAGS -X main.Version=${sdk#v}" .)
+    pkgs=.
+    if grep -q '^tool' "$host/go.mod"; then pkgs=tool; fi
+    (cd "$host" && go build -o "$out/" -ldflags "$LDFLAGS -X main.Version=${sdk#v}" "$pkgs")
   done
 }
 
