@@ -228,7 +228,7 @@ require (
 	sigs.k8s.io/yaml v1.5.0 // indirect
 )
 
-// provider/v4 replaces sdk/v4 with ../sdk (its own commit); the nearest served release instead.
+// provider/v4 replaces sdk/v4 with ../sdk (its own commit); here with the release its go.mod names.
 replace github.com/pulumi/pulumi-kubernetes/sdk/v4 => github.com/pulumi/pulumi-kubernetes/sdk/v4 v4.24.0
 
 // pkg/v3's own replace line (replace lines of dependencies are not honoured).
