@@ -7,7 +7,7 @@
 //     resources, by type, name and parent, as the TypeScript stack for the
 //     same config, and its tenants' Flux objects reach the cluster;
 //  3. so does a Python program on the SDK `pulumi package gen-sdk` generates
-//     (the lab's Python language host: lab/toolchain/go/language-python).
+//     (the lab's Python language host: lab/toolchain/go/pulumi-language-python).
 // Needs `npm run lab:up` first. Namespace tenancy: Capsule's part is the
 // same component either way, and this keeps the suite short.
 import * as assert from "node:assert/strict";

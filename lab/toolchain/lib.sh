@@ -39,7 +39,7 @@ GO_MODULES=$(cd "$(dirname "${BASH_SOURCE[0]}")/go" && pwd)
 # stays alone: it pins its staging modules to its own release.
 # shellcheck disable=SC2034 # read by check.sh and align.sh
 GO_GROUPS=(
-  "pulumi pulumi-language-nodejs"
+  "pulumi pulumi-language-nodejs pulumi-language-python"
   "pulumi-resource-kubernetes pulumi-resource-tls pulumi-resource-github"
   "etcd kwok source-controller kustomize-controller capsule"
 )

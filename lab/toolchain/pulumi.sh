@@ -98,7 +98,7 @@ build_github() { build_bridged github "$GITHUB_PLUGIN_VERSION" "$@"; }
 
 check_npm_pins
 # Further language hosts (a module dir each) go into this list.
-go_tool pulumi "$PULUMI_VERSION" build_pulumi pulumi pulumi-language-nodejs
+go_tool pulumi "$PULUMI_VERSION" build_pulumi pulumi pulumi-language-nodejs pulumi-language-python pulumi-language-yaml
 go_tool pulumi-resource-kubernetes "$K8S_PLUGIN_VERSION" build_kubernetes pulumi-resource-kubernetes
 go_tool pulumi-resource-tls "$TLS_PLUGIN_VERSION" build_tls pulumi-resource-tls
 go_tool pulumi-resource-github "$GITHUB_PLUGIN_VERSION" build_github pulumi-resource-github

@@ -270,10 +270,17 @@ func TestRunStartsTheRunnerWithConfig(t *testing.T) {
 	}
 }
 
-func TestRunPluginRunsOnlyPolicyPacks(t *testing.T) {
-	err := (&host{}).RunPlugin(&pulumirpc.RunPluginRequest{Kind: "resource"}, nil)
+func TestRunPluginRunsPolicyPacksAndComponentProvidersOnly(t *testing.T) {
+	err := (&host{}).RunPlugin(&pulumirpc.RunPluginRequest{Kind: "converter"}, nil)
 	if status.Code(err) != codes.Unimplemented {
-		t.Errorf("RunPlugin(resource) = %v, want Unimplemented", err)
+		t.Errorf("RunPlugin(converter) = %v, want Unimplemented", err)
+	}
+}
+
+func TestProviderArgs(t *testing.T) {
+	got := providerArgs("/nm/run-plugin", "/provider", []string{"127.0.0.1:4242"})
+	if want := []string{"/nm/run-plugin", "/provider", "127.0.0.1:4242"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("providerArgs = %q, want %q", got, want)
 	}
 }
 

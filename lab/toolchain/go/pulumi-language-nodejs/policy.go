@@ -18,8 +18,9 @@ import (
 
 // RunPlugin starts a plugin written for Node.js. The engine (since 3.224)
 // runs Node.js policy packs (`--policy-pack`) this way, kind "analyzer",
-// whenever a nodejs language host is installed; nothing else is run as a
-// plugin here.
+// whenever a nodejs language host is installed, and source-based component
+// providers (a directory with PulumiPlugin.yaml), kind "resource"
+// (provider.go); nothing else is run as a plugin here.
 //
 // The pack is served by @pulumi/pulumi's policy pack host (cmd/run-policy-pack,
 // resolved from the pack's directory upward), started in the pack's directory
@@ -28,8 +29,12 @@ import (
 // proxy answers first (its port is what the engine reads), receives it, and
 // then forwards every call to the pack once that prints its own port.
 func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
-	if req.GetKind() != "analyzer" {
-		return status.Errorf(codes.Unimplemented, "pulumi-language-nodejs (flux-capsule) runs only policy packs as plugins, not %q", req.GetKind())
+	switch req.GetKind() {
+	case "analyzer":
+	case "resource":
+		return runComponentProvider(req, server)
+	default:
+		return status.Errorf(codes.Unimplemented, "pulumi-language-nodejs (flux-capsule) runs policy packs and component providers as plugins, not %q", req.GetKind())
 	}
 	ctx := server.Context()
 	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)

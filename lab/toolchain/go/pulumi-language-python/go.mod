@@ -1,9 +1,9 @@
 // pulumi-language-python for the lab (main.go says why it is ours). Built
 // against Pulumi's pkg/sdk v3.248.0, the CLI's version: its code generator is
 // the CLI's, so the Python SDK it writes is what `pulumi package add` would.
-module flux-capsule.local/pulumi-language-python
+module fluxcapsule.local/pulumi-language-python
 
-go 1.25.11
+go 1.26.4
 
 require (
 	github.com/pulumi/pulumi/pkg/v3 v3.248.0
