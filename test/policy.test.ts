@@ -347,7 +347,7 @@ describe("policy pack: served by the SDK's policy pack host, as the language hos
   let client: AnalyzerClient | undefined;
 
   before(async () => {
-    // As the toolchain's language host starts it (RunPlugin, lab/toolchain/pulumi.sh): @pulumi/pulumi's
+    // As the toolchain's language host starts it (RunPlugin, lab/toolchain/go/pulumi-language-nodejs/policy.go): @pulumi/pulumi's
     // policy pack host, in the pack's directory, the engine's address first and the directory last.
     const dir = path.join(root, "policy");
     const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [dir] });
