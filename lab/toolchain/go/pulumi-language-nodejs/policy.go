@@ -2,11 +2,9 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 
 	sdk "github.com/pulumi/pulumi/sdk/v3"
@@ -44,13 +42,9 @@ func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.Langu
 	defer closer.Close()
 
 	dir := programDir(req.GetInfo(), req.GetPwd())
-	runner, ok := findUp(dir, filepath.Join("node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack"))
-	if !ok {
-		return fmt.Errorf("could not find node_modules/@pulumi/pulumi/cmd/run-policy-pack from the policy pack %s: install its npm packages first", dir)
-	}
-	node, err := nodeBinary()
+	node, runner, err := sdkCommand(dir, "run-policy-pack", "policy pack")
 	if err != nil {
-		return errors.New("node not found on PATH")
+		return err
 	}
 
 	proxy, packStdout, err := sdk.NewPolicyProxy(ctx, stdout)

@@ -24,13 +24,9 @@ func runComponentProvider(req *pulumirpc.RunPluginRequest, server pulumirpc.Lang
 	defer closer.Close()
 
 	dir := programDir(req.GetInfo(), req.GetPwd())
-	runner, ok := findUp(dir, filepath.Join("node_modules", "@pulumi", "pulumi", "cmd", "run-plugin"))
-	if !ok {
-		return fmt.Errorf("could not find node_modules/@pulumi/pulumi/cmd/run-plugin from the plugin %s: install its npm packages first", dir)
-	}
-	node, err := nodeBinary()
+	node, runner, err := sdkCommand(dir, "run-plugin", "plugin")
 	if err != nil {
-		return errors.New("node not found on PATH")
+		return err
 	}
 	cmd := exec.CommandContext(server.Context(), node, providerArgs(runner, dir, req.GetArgs())...)
 	cmd.Dir = dir
@@ -46,4 +42,18 @@ func runComponentProvider(req *pulumirpc.RunPluginRequest, server pulumirpc.Lang
 // plugin runner, the directory, then the engine's arguments (its address).
 func providerArgs(runner, dir string, engineArgs []string) []string {
 	return append([]string{runner, dir}, engineArgs...)
+}
+
+// sdkCommand finds node on PATH and the @pulumi/pulumi command cmd/NAME that
+// serves a plugin (a policy pack, a component provider) in dir, resolved from
+// dir upward as Node's resolver does; WHAT names the plugin in the error.
+func sdkCommand(dir, name, what string) (node, runner string, err error) {
+	runner, ok := findUp(dir, filepath.Join("node_modules", "@pulumi", "pulumi", "cmd", name))
+	if !ok {
+		return "", "", fmt.Errorf("could not find node_modules/@pulumi/pulumi/cmd/%s from the %s %s: install its npm packages first", name, what, dir)
+	}
+	if node, err = nodeBinary(); err != nil {
+		return "", "", errors.New("node not found on PATH")
+	}
+	return node, runner, nil
 }
