@@ -8,7 +8,7 @@
  * authorized_keys is generated from the deploy keys, so a key created through
  * the API really can (or cannot) clone and push over SSH.
  */
-import { chmod, chown, copyFile, mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -30,7 +30,6 @@ import {
   readCommit,
   resolveCommit,
   revList,
-  type GitRunner,
 } from './git';
 import {
   HttpError,
@@ -58,10 +57,9 @@ import {
   syntheticUserId,
   userJson,
   validationFailed,
-  type Accounts,
   type UrlBase,
 } from './json';
-import { normalizePublicKey, renderAuthorizedKeys } from './keys';
+import { normalizePublicKey } from './keys';
 import {
   ensureHostKey,
   ensureLoginUser,
@@ -73,7 +71,8 @@ import {
   type LoginUser,
   type SshdHandle,
 } from './sshd';
-import { findRepo, keysOf, loadState, repoKey, saveState, type DoubleState, type KeyRecord, type RepoRecord } from './state';
+import { NAME_RE, makeCore, type Core } from './core';
+import { findRepo, keysOf, loadState, repoKey, type KeyRecord, type RepoRecord } from './state';
 import type { DeployKey, GitHubDouble, GitHubDoubleOptions, RequestLogEntry } from './types';
 
 export type { CreateRepoOptions, DeployKey, GitHubDouble, RequestLogEntry } from './types';
@@ -83,26 +82,8 @@ const execFileP = promisify(execFile);
 const API = '/api/v3';
 /** Out-of-band control endpoints, for a double running in another process (see main.ts). */
 const CONTROL = '/_double';
-const NAME_RE = /^[A-Za-z0-9._-]+$/;
 const SAFE_PATH_RE = /^[A-Za-z0-9._/-]+$/;
 const GATE_SCRIPT = path.join(__dirname, 'git-serve.sh');
-
-/** Everything routes need: state, git, URLs and serialisation. */
-interface Core {
-  opts: Required<Pick<GitHubDoubleOptions, 'token' | 'uniqueKeyTitles'>>;
-  state: DoubleState;
-  run: GitRunner;
-  urls: UrlBase;
-  acc: Accounts;
-  reposRoot: string;
-  gitDir(r: RepoRecord): string;
-  requireRepo(owner: string, name: string): RepoRecord;
-  /** Serialises work per key (a repository, or "meta" for state files). */
-  locked<T>(key: string, fn: () => Promise<T>): Promise<T>;
-  /** Persists state and regenerates authorized_keys. */
-  persist(): Promise<void>;
-  fault: { remaining: number; status: number };
-}
 
 /** Starts the double: HTTP API first (its port goes into URLs), then sshd. */
 export async function startGitHubDouble(options: GitHubDoubleOptions): Promise<GitHubDouble> {
@@ -131,54 +112,24 @@ export async function startGitHubDouble(options: GitHubDoubleOptions): Promise<G
   await prepareDirs(dataDir, reposRoot, sshDir, gitIdentity);
 
   const state = await loadState(stateFile);
-  const run = makeGitRunner(gitIdentity);
-  const chains = new Map<string, Promise<unknown>>();
-  const locked = <T>(key: string, fn: () => Promise<T>): Promise<T> => {
-    const prev = chains.get(key) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    chains.set(
-      key,
-      next.catch(() => undefined),
-    );
-    return next;
-  };
-
   const sshPort = sshEnabled ? options.sshPort || (await freePort()) : 0;
   const sshUser = loginUser?.name ?? 'git';
   const sshUrl = (o: string, r: string): string => `ssh://${sshUser}@127.0.0.1:${sshPort}/${o}/${r}`;
   // Routes must be registered before listen(), but URLs embed the port only known after it.
   const urls: UrlBase = { api: '', web: '', sshUrl };
-  const acc: Accounts = {
-    org: { login: owner, id: 5000001 },
-    user: { login, id: 5000002, email: `5000002+${login}@users.noreply.github.com` },
-  };
-
-  const persist = (): Promise<void> =>
-    locked('meta', async () => {
-      await saveState(stateFile, state);
-      if (sshEnabled) {
-        const grants = state.keys.map((k) => ({ key: k.key, owner: k.owner, repo: k.repo, readOnly: k.readOnly }));
-        await writeAtomic(authorizedKeysFile, renderAuthorizedKeys(grants, gate, reposRoot), 0o644);
-      }
-    });
-
-  const core: Core = {
+  const core = makeCore({
     opts: { token: options.token, uniqueKeyTitles: options.uniqueKeyTitles ?? true },
     state,
-    run,
+    run: makeGitRunner(gitIdentity),
     urls,
-    acc,
-    reposRoot,
-    gitDir: (r) => path.join(reposRoot, r.owner, `${r.name}.git`),
-    requireRepo: (o, n) => {
-      const r = findRepo(state, o, n);
-      if (!r) throw new HttpError(404, errorBody('Not Found'));
-      return r;
+    acc: {
+      org: { login: owner, id: 5000001 },
+      user: { login, id: 5000002, email: `5000002+${login}@users.noreply.github.com` },
     },
-    locked,
-    persist,
-    fault: { remaining: 0, status: 502 },
-  };
+    reposRoot,
+    stateFile,
+    sshd: sshEnabled ? { authorizedKeysFile, gate } : undefined,
+  });
 
   const requests: RequestLogEntry[] = [];
   const onUnhandled =
@@ -200,7 +151,7 @@ export async function startGitHubDouble(options: GitHubDoubleOptions): Promise<G
   let sshd: SshdHandle | undefined;
   let knownHosts = '';
   try {
-    await persist();
+    await core.persist();
     if (sshEnabled && loginUser) {
       await copyFile(GATE_SCRIPT, gate);
       await chmod(gate, 0o755);
@@ -250,13 +201,6 @@ async function checkReachable(user: LoginUser, paths: string[]): Promise<void> {
       `GitHub double: user ${user.name} cannot read ${which || 'the data dir'}; make every parent directory of the dataDir world-traversable (chmod o+x)`,
     );
   }
-}
-
-async function writeAtomic(file: string, content: string, mode: number): Promise<void> {
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(tmp, content, { mode });
-  await chmod(tmp, mode);
-  await rename(tmp, file);
 }
 
 /** Hooks shared by all routes: fault injection, auth, GitHub headers, request log, errors, JSON bodies. */
