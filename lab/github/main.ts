@@ -9,7 +9,7 @@
  * connection details and writes them to <data-dir>/connection.json, so shell
  * scripts can wire a Pulumi stack and git to it. Repositories named with
  * --repo are created unless they already exist (state survives restarts).
- * While running, /_double/* control endpoints (see server.ts) offer
+ * While running, /_double/* control endpoints (see control.ts) offer
  * failNext, the request log and out-of-band key deletion.
  */
 import { writeFile } from 'node:fs/promises';

@@ -7,32 +7,26 @@
  * backed by real bare git repositories, and runs a private sshd whose
  * authorized_keys is generated from the deploy keys, so a key created through
  * the API really can (or cannot) clone and push over SSH.
+ *
+ * This file starts it and wires the pieces: core.ts (state, locks,
+ * persistence) under operations.ts (the data operations), which the two HTTP
+ * faces, routes.ts (REST, /api/v3) and control.ts (/_double), share with
+ * handle.ts (the object a test holds); plumbing.ts holds the HTTP hooks both
+ * faces use and types.ts the public shapes.
  */
+import { execFile } from 'node:child_process';
 import { chmod, chown, copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import Fastify, { type FastifyInstance } from 'fastify';
-import {
-  branchTip,
-  createRef,
-  findEntry,
-  isSafeBranchName,
-  isSafeRepoPath,
-  makeGitRunner,
-  readBlob,
-  resolveCommit,
-} from './git';
-import {
-  HttpError,
-  asObject,
-  optString,
-} from './http-util';
-import {
-  errorBody,
-  type UrlBase,
-} from './json';
-import { addKeyRecord, createRepo, removeKeyRecord } from './operations';
+import Fastify from 'fastify';
+import { registerControlRoutes } from './control';
+import { NAME_RE, makeCore } from './core';
+import { makeGitRunner } from './git';
+import { buildHandle } from './handle';
+import { HttpError } from './http-util';
+import { errorBody, type UrlBase } from './json';
+import { API, installPlumbing } from './plumbing';
+import { registerRoutes } from './routes';
 import {
   ensureHostKey,
   ensureLoginUser,
@@ -44,11 +38,8 @@ import {
   type LoginUser,
   type SshdHandle,
 } from './sshd';
-import { NAME_RE, makeCore, type Core } from './core';
-import { API, CONTROL, installPlumbing, send, type RepoParams } from './plumbing';
-import { registerRoutes } from './routes';
-import { findRepo, keysOf, loadState, repoKey, type KeyRecord, type RepoRecord } from './state';
-import type { DeployKey, GitHubDouble, GitHubDoubleOptions, RequestLogEntry } from './types';
+import { loadState } from './state';
+import type { GitHubDouble, GitHubDoubleOptions, RequestLogEntry } from './types';
 
 export type { CreateRepoOptions, DeployKey, GitHubDouble, RequestLogEntry } from './types';
 
@@ -174,155 +165,3 @@ async function checkReachable(user: LoginUser, paths: string[]): Promise<void> {
     );
   }
 }
-
-
-/**
- * Control endpoints mirroring the out-of-band methods, for when the double
- * runs as a separate process (main.ts). Same token as the API; not logged in
- * `requests` and not affected by failNext.
- *
- * - POST   /_double/fail-next {n, status?}
- * - GET    /_double/requests
- * - POST   /_double/repos {owner, name, defaultBranch?}
- * - GET    /_double/repos/{owner}/{repo}/keys
- * - DELETE /_double/repos/{owner}/{repo}/keys/{id}
- */
-function registerControlRoutes(app: FastifyInstance, double: () => GitHubDouble): void {
-  const fail = (e: unknown): never => {
-    throw new HttpError(422, errorBody(e instanceof Error ? e.message : String(e)));
-  };
-  app.post(`${CONTROL}/fail-next`, async (req, reply) => {
-    const body = asObject(req.body);
-    const n = Number(body['n']);
-    const status = body['status'] === undefined ? 502 : Number(body['status']);
-    try {
-      double().failNext(n, status);
-    } catch (e) {
-      fail(e);
-    }
-    return reply.code(204).send();
-  });
-  app.get(`${CONTROL}/requests`, async (req, reply) => send(req, reply, 200, double().requests));
-  app.post(`${CONTROL}/repos`, async (req, reply) => {
-    const body = asObject(req.body);
-    const owner = optString(body, 'owner') ?? double().owner;
-    const name = optString(body, 'name') ?? fail(new Error('"name" is required'));
-    await double()
-      .createRepo(owner, name, optString(body, 'defaultBranch') ?? 'main')
-      .catch(fail);
-    return send(req, reply, 201, { owner, name, sshUrl: double().sshUrl(owner, name) });
-  });
-  app.get<{ Params: RepoParams }>(`${CONTROL}/repos/:owner/:repo/keys`, async (req, reply) => {
-    if (!double().hasRepo(req.params.owner, req.params.repo)) throw new HttpError(404, errorBody('Not Found'));
-    return send(req, reply, 200, double().listKeys(req.params.owner, req.params.repo));
-  });
-  app.delete<{ Params: RepoParams & { id: string } }>(`${CONTROL}/repos/:owner/:repo/keys/:id`, async (req, reply) => {
-    if (!double().hasRepo(req.params.owner, req.params.repo)) throw new HttpError(404, errorBody('Not Found'));
-    const gone = await double().deleteKey(req.params.owner, req.params.repo, Number(req.params.id));
-    return gone ? reply.code(204).send() : reply.code(404).send(errorBody('Not Found'));
-  });
-}
-
-/** Wraps the running pieces into the public {@link GitHubDouble} object. */
-function buildHandle(p: {
-  core: Core;
-  app: FastifyInstance;
-  sshd: SshdHandle | undefined;
-  requests: RequestLogEntry[];
-  dataDir: string;
-  port: number;
-  sshPort: number;
-  sshUser: string;
-  knownHosts: string;
-  owner: string;
-  sshUrl: (o: string, r: string) => string;
-}): GitHubDouble {
-  const { core } = p;
-  const outOfBand = (owner: string, repo: string): RepoRecord => {
-    const r = findRepo(core.state, owner, repo);
-    if (!r) throw new Error(`GitHub double: no repository ${owner}/${repo}`);
-    return r;
-  };
-  const toDeployKey = (k: KeyRecord): DeployKey => ({
-    id: k.id,
-    key: k.key,
-    title: k.title,
-    readOnly: k.readOnly,
-    createdAt: k.createdAt,
-  });
-  let closed = false;
-
-  return {
-    baseUrl: `http://127.0.0.1:${p.port}/`,
-    apiUrl: core.urls.api,
-    port: p.port,
-    sshPort: p.sshPort,
-    sshUser: p.sshUser,
-    knownHosts: p.knownHosts,
-    dataDir: p.dataDir,
-    owner: p.owner,
-    requests: p.requests,
-    sshUrl: p.sshUrl,
-    repoPath: (owner, repo) => core.gitDir(outOfBand(owner, repo)),
-    hasRepo: (owner, repo) => findRepo(core.state, owner, repo) !== undefined,
-
-    createRepo: (owner, name, defaultBranch = 'main', opts = {}) => createRepo(core, owner, name, defaultBranch, opts),
-
-    async createBranch(owner, repo, branch, from) {
-      const r = outOfBand(owner, repo);
-      if (!isSafeBranchName(branch)) throw new Error(`GitHub double: invalid branch name ${branch}`);
-      const gitDir = core.gitDir(r);
-      return core.locked(repoKey(r.owner, r.name), async () => {
-        const sha = await resolveCommit(core.run, gitDir, from ?? `refs/heads/${r.defaultBranch}`);
-        if (!sha) throw new Error(`GitHub double: cannot create ${branch}: ${from ?? r.defaultBranch} does not resolve to a commit`);
-        await createRef(core.run, gitDir, branch, sha);
-        return sha;
-      });
-    },
-
-    branchSha: (owner, repo, branch) => branchTip(core.run, core.gitDir(outOfBand(owner, repo)), branch),
-
-    async readFile(owner, repo, filePath, ref) {
-      const r = outOfBand(owner, repo);
-      const gitDir = core.gitDir(r);
-      const commit = await resolveCommit(core.run, gitDir, ref ?? `refs/heads/${r.defaultBranch}`);
-      if (!commit || !isSafeRepoPath(filePath)) return undefined;
-      const e = await findEntry(core.run, gitDir, commit, filePath);
-      return e && e.type === 'blob' ? readBlob(core.run, gitDir, e.sha) : undefined;
-    },
-
-    async git(owner, repo, args) {
-      return (await core.run(core.gitDir(outOfBand(owner, repo)), args)).stdout.toString('utf8');
-    },
-
-    listKeys: (owner, repo) => keysOf(core.state, outOfBand(owner, repo)).map(toDeployKey),
-
-    async addKey(owner, repo, key) {
-      const r = outOfBand(owner, repo);
-      try {
-        return toDeployKey(await addKeyRecord(core, r, key));
-      } catch (e) {
-        if (e instanceof HttpError) throw new Error(`GitHub double: addKey refused: ${JSON.stringify(e.body)}`);
-        throw e;
-      }
-    },
-
-    deleteKey: (owner, repo, id) => removeKeyRecord(core, outOfBand(owner, repo), id),
-
-    failNext(n, status = 502) {
-      if (!Number.isInteger(n) || n < 0) throw new Error(`GitHub double: failNext needs a non-negative integer, got ${n}`);
-      if (!Number.isInteger(status) || status < 400 || status > 599) throw new Error(`GitHub double: failNext status must be 4xx/5xx, got ${status}`);
-      core.fault.remaining = n;
-      core.fault.status = status;
-    },
-
-    async close() {
-      if (closed) return;
-      closed = true;
-      await p.sshd?.stop();
-      await p.app.close();
-      await core.locked('meta', async () => undefined);
-    },
-  };
-}
-
