@@ -58,6 +58,11 @@ function configOf<T extends object>(args: { getConfig<C extends object>(): C }, 
   return { ...defaults, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } as T;
 }
 
+/** What every policy of the pack carries besides its check: name, description, mandatory enforcement, a schema if it has one. */
+function mandatory(name: string, description: string, configSchema: PolicyConfigSchema | undefined) {
+  return { name, description, enforcementLevel: "mandatory" as const, ...(configSchema ? { configSchema } : {}) };
+}
+
 /** A resource policy reporting each problem of a pure check. */
 function resourcePolicy<C extends object>(
   name: string,
@@ -67,10 +72,7 @@ function resourcePolicy<C extends object>(
   configSchema?: PolicyConfigSchema,
 ): ResourceValidationPolicy {
   return {
-    name,
-    description,
-    enforcementLevel: "mandatory",
-    ...(configSchema ? { configSchema } : {}),
+    ...mandatory(name, description, configSchema),
     validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
       for (const message of check({ type: args.type, props: args.props }, configOf(args, defaults))) report(message);
     },
@@ -86,10 +88,7 @@ function stackPolicy<C extends object>(
   configSchema?: PolicyConfigSchema,
 ): StackValidationPolicy {
   return {
-    name,
-    description,
-    enforcementLevel: "mandatory",
-    ...(configSchema ? { configSchema } : {}),
+    ...mandatory(name, description, configSchema),
     validateStack: (args: StackValidationArgs, report: ReportViolation) => {
       const resources = args.resources.map((r) => ({ type: r.type, props: r.props, urn: r.urn, cluster: r.provider?.urn }));
       for (const p of check(resources, configOf(args, defaults))) report(p.message, p.urn);
