@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
 import { removeCapsuleResidue } from "../lab/client/flux";
-import { canI, descendants, getObject, gitWithKey, kubectl, kubectlOk, ROOT, secretData, sharedTempDir, useLab, waitFor } from "../lab/client/lab";
+import { canI, descendants, getObject, gitWithKey, kubectl, kubectlOk, LAB_FLUX_VERSION, ROOT, secretData, sharedTempDir, useLab, waitFor } from "../lab/client/lab";
 import { changes, engineEnv, LabStack, TenantSpec } from "../lab/client/stack";
 
 const TOKEN = "e2e-token";
@@ -167,7 +167,7 @@ describe("engine e2e: namespace mode", function () {
 
     const log = await double.git(OWNER, "fleet-infra", ["log", "--format=%s", "main"]);
     const messages = log.trim().split("\n");
-    assert.deepEqual(messages.slice(0, 3), ["Add Flux sync manifests", "Add Flux sync manifests", "Add Flux v2.7.5 component manifests"]);
+    assert.deepEqual(messages.slice(0, 3), ["Add Flux sync manifests", "Add Flux sync manifests", `Add Flux ${LAB_FLUX_VERSION} component manifests`]);
     for (const f of ["gotk-components.yaml", "gotk-sync.yaml", "kustomization.yaml"]) {
       assert.ok(await double.readFile(OWNER, "fleet-infra", `clusters/lab/flux-system/${f}`, "main"), `${f} committed`);
     }

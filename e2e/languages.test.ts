@@ -17,7 +17,7 @@ import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { stringify } from "yaml";
 import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
-import { CONTEXT, getObject, KUBECONFIG, labInstallYaml, ROOT, sharedTempDir, useLab } from "../lab/client/lab";
+import { CONTEXT, getObject, KUBECONFIG, labFlux, LabFlux, ROOT, sharedTempDir, useLab } from "../lab/client/lab";
 import { changes, engineEnv, LabStack, TenantSpec } from "../lab/client/stack";
 
 const TOKEN = "e2e-token";
@@ -60,7 +60,7 @@ function installProviderPlugins(env: Record<string, string>): void {
 }
 
 /** The Pulumi YAML program: the lab's provider and one Platform with the stack config's values. */
-function yamlProgram(double: GitHubDouble, manifests: string): string {
+function yamlProgram(double: GitHubDouble, flux: LabFlux): string {
   return stringify({
     name: "flux-capsule-yaml",
     runtime: "yaml",
@@ -74,10 +74,11 @@ function yamlProgram(double: GitHubDouble, manifests: string): string {
         properties: {
           owner: double.owner,
           flux: {
-            version: "v2.7.5",
+            version: flux.version,
             repository: "fleet-infra",
             path: "clusters/lab",
-            manifests,
+            manifests: flux.manifests,
+            manifestsSha256: flux.manifestsSha256,
             sshHost: `127.0.0.1:${double.sshPort}`,
             knownHosts: double.knownHosts,
           },
@@ -93,7 +94,7 @@ function yamlProgram(double: GitHubDouble, manifests: string): string {
 }
 
 /** The same program in Python, on the SDK generated from the component provider's schema. */
-function pythonProgram(double: GitHubDouble, manifests: string): string {
+function pythonProgram(double: GitHubDouble, flux: LabFlux): string {
   const py = (value: unknown) => JSON.stringify(value);
   const tenants = TENANTS.map((t) => `        flux_capsule.PlatformTenantArgs(name=${py(t.name)}, namespaces=${py(t.namespaces)}, repository=${py(t.repository)}` +
     `${t.branch ? `, branch=${py(t.branch)}` : ""}${t.path ? `, path=${py(t.path)}` : ""}),`).join("\n");
@@ -105,10 +106,11 @@ platform = flux_capsule.Platform(
     "platform",
     owner=${py(double.owner)},
     flux=flux_capsule.PlatformFluxArgs(
-        version="v2.7.5",
+        version=${py(flux.version)},
         repository="fleet-infra",
         path="clusters/lab",
-        manifests=${py(manifests)},
+        manifests=${py(flux.manifests)},
+        manifests_sha256=${py(flux.manifestsSha256)},
         ssh_host=${py(`127.0.0.1:${double.sshPort}`)},
         known_hosts=${py(double.knownHosts)},
     ),
@@ -212,7 +214,7 @@ describe("Platform from every language, under the real engine", function () {
   it("2. a Pulumi YAML program makes the same resources through the component provider", async () => {
     const yamlDir = path.join(dir, "yaml");
     fs.mkdirSync(yamlDir, { recursive: true });
-    fs.writeFileSync(path.join(yamlDir, "Pulumi.yaml"), yamlProgram(double, labInstallYaml()));
+    fs.writeFileSync(path.join(yamlDir, "Pulumi.yaml"), yamlProgram(double, labFlux()));
     await sameAsTypeScript("yaml", yamlDir);
   });
 
@@ -235,7 +237,7 @@ describe("Platform from every language, under the real engine", function () {
       packages: { "flux-capsule": path.join(ROOT, "provider") },
       config: { "pulumi:disable-default-providers": { value: ["kubernetes"] } },
     }));
-    fs.writeFileSync(path.join(pyDir, "__main__.py"), pythonProgram(double, labInstallYaml()));
+    fs.writeFileSync(path.join(pyDir, "__main__.py"), pythonProgram(double, labFlux()));
     await sameAsTypeScript("python", pyDir);
   });
 

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import { GitHubDouble, startDouble } from "../lab/client/github";
-import { CONTEXT, getObject, KUBECONFIG, kubectl, kubectlOk, labInstallYaml, ROOT, sharedTempDir, useLab } from "../lab/client/lab";
+import { CONTEXT, getObject, KUBECONFIG, kubectl, kubectlOk, labFlux, labInstallYaml, ROOT, sharedTempDir, useLab } from "../lab/client/lab";
 import { changes, LabStack, TenantSpec } from "../lab/client/stack";
 
 const TOKEN = "e2e-token";
@@ -89,9 +89,10 @@ describe("trust boundary in the lab: refused values never leave the engine", fun
   });
 
   it("refuses a tampered install.yaml before any request", async () => {
-    await setFlux({ manifests: tamperedInstallYaml(dir) });
+    // Pinned, as an operator would pin the file handed over: the release rules still refuse it.
+    await setFlux({ ...labFlux(tamperedInstallYaml(dir)) });
     await refused("install.yaml + ClusterRoleBinding to default/attacker", "ClusterRoleBinding \"flux-support\"");
-    await setFlux({ manifests: labInstallYaml() });
+    await setFlux({ ...labFlux() });
   });
 
   it("the pull request's identity (deploy/preview-reader.yaml) previews drift read-only, and cannot apply it", async () => {

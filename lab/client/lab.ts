@@ -2,6 +2,7 @@
 // the toolchain on PATH, the cluster's kubeconfig, kubectl, and git over SSH
 // with a given key.
 import { execFileSync, spawnSync, SpawnSyncReturns } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -46,18 +47,33 @@ export function useLab(): void {
 }
 
 /**
- * The lab's Flux install.yaml (the stand-in with the controllers' real CRDs),
- * written once per lab into its state directory.
+ * The Flux release the lab installs: the one its controllers belong to, which
+ * go/flux pins (the flux CLI's version).
+ */
+export const LAB_FLUX_VERSION = /^\s*github\.com\/fluxcd\/flux2\/v2 (v\S+)/m
+  .exec(fs.readFileSync(path.join(ROOT, "lab/toolchain/go/flux/go.mod"), "utf8"))![1]!;
+
+let installYaml: string | undefined;
+
+/**
+ * The lab's Flux install.yaml: {@link LAB_FLUX_VERSION}'s, built as the
+ * release builds it (lab/toolchain/flux-release.sh; a no-op when cached).
  */
 export function labInstallYaml(): string {
-  const out = path.join(LAB_DIR, "flux-install.yaml");
-  if (!fs.existsSync(out)) {
-    const dirs = execFileSync("bash", [path.join(ROOT, "lab/toolchain/flux.sh"), "--crds"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
-      .trim().split("\n");
-    execFileSync("node", ["-r", "ts-node/register/transpile-only", path.join(ROOT, "lab/controllers/install-yaml.ts"), out, ...dirs],
-      { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
-  }
-  return out;
+  installYaml ??= path.join(execFileSync("bash", [path.join(ROOT, "lab/toolchain/flux-release.sh"), "--dir", LAB_FLUX_VERSION],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim(), "install.yaml");
+  return installYaml;
+}
+
+export interface LabFlux { version: string; manifests: string; manifestsSha256: string }
+
+/**
+ * The lab's flux settings for the release: version, manifests and their
+ * sha256 (a release's install.yaml carries no version label, so the package
+ * asks for the pin, as for any copy of a release's file).
+ */
+export function labFlux(manifests = labInstallYaml()): LabFlux {
+  return { version: LAB_FLUX_VERSION, manifests, manifestsSha256: createHash("sha256").update(fs.readFileSync(manifests)).digest("hex") };
 }
 
 /** Runs the lab's kubectl; never throws, the caller asserts on status and output. */

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
 import type { PlatformTenant } from "../../components";
 import type { GitHubApi } from "./github";
-import { CONTEXT, KUBECONFIG, labInstallYaml, ROOT } from "./lab";
+import { CONTEXT, KUBECONFIG, labFlux, ROOT } from "./lab";
 
 /** A tenant as written in the stack config (a Platform's tenant; the lab gives quotas as numbers). */
 export type TenantSpec = Omit<PlatformTenant, "namespaceQuota"> & { namespaceQuota?: number };
@@ -78,7 +78,7 @@ export class LabStack {
   /** Rewrites the config for these tenants (and tenancy). */
   async setTenants(tenants: TenantSpec[], tenancy = this.options.tenancy): Promise<void> {
     const d = this.options.double;
-    const manifests = this.options.manifests ?? labInstallYaml();
+    const flux = labFlux(this.options.manifests);
     await this.stack.setAllConfig({
       "github:owner": { value: d.owner },
       "github:token": { value: this.options.token, secret: true },
@@ -87,10 +87,9 @@ export class LabStack {
       "kubernetes:context": { value: CONTEXT },
       "flux-capsule:flux": {
         value: JSON.stringify({
-          version: "v2.7.5",
+          ...flux,
           repository: PLATFORM_REPO,
           path: CLUSTER_PATH,
-          manifests,
           sshHost: `127.0.0.1:${d.sshPort}`,
           knownHosts: d.knownHosts,
         }),
