@@ -405,7 +405,7 @@ describe("release rules", () => {
   });
 
   it("refuse manifests labelled with another release than flux.version", () => {
-    assertRefused(FIXTURE_TEXT, `install.yaml: Namespace "flux-system" and 37 more objects are labelled app.kubernetes.io/version "v2.7.5", ` +
+    assertRefused(FIXTURE_TEXT, `install.yaml: Namespace "flux-system" and 38 more objects are labelled app.kubernetes.io/version "v2.7.5", ` +
       `but flux.version is "v2.8.0"; set flux.version to the manifests' release, or use the manifests of v2.8.0`, "v2.8.0");
   });
 });

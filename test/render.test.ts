@@ -41,7 +41,7 @@ function argsOf(d: KubeObject): string[] {
 describe("Flux manifests", () => {
   it("parses every document of the release manifest", () => {
     const objects = parseManifests(manifests, "fixture");
-    assert.equal(objects.length, 38);
+    assert.equal(objects.length, 39);
     assert.equal(objects[0]!.kind, "Namespace");
   });
 

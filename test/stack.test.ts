@@ -111,7 +111,7 @@ describe("stack program (capsule mode, two tenants)", function () {
 
   it("orders CRDs before every custom object", () => {
     const fluxCrds = mocks.ofType(T.crd).map(urnOf);
-    assert.equal(fluxCrds.length, 10, "the default components' CRDs");
+    assert.equal(fluxCrds.length, 11, "the default components' CRDs");
     const customs = [...mocks.ofType(T.gitRepository), ...mocks.ofType(T.kustomization)];
     assert.equal(customs.length, 6);
     for (const r of customs) {

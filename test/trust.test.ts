@@ -187,7 +187,7 @@ describe("trust boundary: hostile stack config", () => {
     const c = baseConfig();
     c.flux.version = "v2.8.0";
     const { error, registered } = await stackRefusal(c);
-    assert.equal(error.message, `FluxBootstrap "flux": ${FIXTURE}: Namespace "flux-system" and 37 more objects are labelled app.kubernetes.io/version ` +
+    assert.equal(error.message, `FluxBootstrap "flux": ${FIXTURE}: Namespace "flux-system" and 38 more objects are labelled app.kubernetes.io/version ` +
       "\"v2.7.5\", but flux.version is \"v2.8.0\"; set flux.version to the manifests' release, or use the manifests of v2.8.0");
     assert.deepEqual(registered, []);
   });
