@@ -5,7 +5,8 @@
 #
 #   bash lab/toolchain/build.sh unit   the Go modules' checks (check.sh), actionlint, zizmor (for `npm test`)
 #   bash lab/toolchain/build.sh lab    + pulumi, its providers, Kubernetes, etcd, kwok
-#   bash lab/toolchain/build.sh all    + the Flux controllers and Capsule (what CI builds cold)
+#   bash lab/toolchain/build.sh all    + the Flux controllers and Capsule, Flux releases' install.yaml
+#                                      (flux-release.sh) and the flux CLI (what CI builds cold)
 #
 # Measure a cold build with an empty cache of its own:
 #   FLUX_CAPSULE_CACHE=$(mktemp -d) bash lab/toolchain/build.sh all
@@ -22,7 +23,7 @@ group=${1:-unit}
 case "$group" in
   unit) scripts=(check actionlint zizmor) ;;
   lab) scripts=(check actionlint zizmor pulumi kube) ;;
-  all) scripts=(check actionlint zizmor pulumi kube flux capsule) ;;
+  all) scripts=(check actionlint zizmor pulumi kube flux capsule flux-release flux-cli) ;;
   *) echo "usage: $0 unit|lab|all" >&2; exit 2 ;;
 esac
 
