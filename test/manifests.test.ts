@@ -111,9 +111,9 @@ describe("release rules", () => {
     assert.equal(render(fs.readFileSync(RELEASE_294, "utf8"), "v2.9.4").objects.filter((o) => o.kind === "Deployment").length, 4);
   });
 
-  it("accept the names `flux install --export` gives the cluster-scoped RBAC", () => {
+  it("accept the names `flux install --export` gives the RBAC bundle: cluster-scoped RBAC and the ResourceQuota", () => {
     const exported = tampered((all) => {
-      for (const o of all.filter((x) => x.kind === "ClusterRole" || x.kind === "ClusterRoleBinding")) o.metadata.name += "-flux-system";
+      for (const o of all.filter((x) => ["ClusterRole", "ClusterRoleBinding", "ResourceQuota"].includes(x.kind))) o.metadata.name += "-flux-system";
       (find(all, "ClusterRoleBinding", "crd-controller-flux-system").roleRef as { name: string }).name = "crd-controller-flux-system";
     });
     assert.doesNotThrow(() => render(exported));
@@ -247,6 +247,17 @@ describe("release rules", () => {
     assert.doesNotThrow(() => render(exported));
   });
 
+  it("accept the ExternalArtifact gate `flux install --components-extra=source-watcher` gives the two reconcilers, and only that value, only there", () => {
+    const gate = "--feature-gates=ExternalArtifact=true";
+    const withGate = (names: string[], arg = gate) => tampered((all) => {
+      for (const name of names) (podOf(all, name).containers[0]!.args as string[]).push(arg);
+    });
+    assert.doesNotThrow(() => render(withGate(["kustomize-controller", "helm-controller"])));
+    assert.throws(() => render(withGate(["source-controller"])), /Deployment "flux-system\/source-controller" passes "--feature-gates" to container "manager", which no Flux release passes/);
+    assert.throws(() => render(withGate(["kustomize-controller"], "--feature-gates=ExternalArtifact=true,DisableStatusPollerCache=false")),
+      /Deployment "flux-system\/kustomize-controller" passes "--feature-gates" to container "manager" with a value no Flux release passes/);
+  });
+
   it("accept v2.6's Deployments (GOMAXPROCS, no labels on the pod but app) and images pinned by digest", () => {
     const v26 = tampered((all) => {
       for (const d of all.filter((o) => o.kind === "Deployment")) {
@@ -345,7 +356,7 @@ describe("release rules", () => {
       `  - ${sc} sets environment variable "TUF_ROOT" in container "manager" to another value than a release's\n` +
       `  - ${kc} passes the lockdown flag "--no-remote-bases" to container "manager"; the package adds the lockdown flags itself\n` +
       `  - ${kc} passes "--insecure-kubeconfig-exec" to container "manager", which no Flux release passes\n` +
-      `  - ${kc} passes "--feature-gates" to container "manager", which no Flux release passes\n` +
+      `  - ${kc} passes "--feature-gates" to container "manager" with a value no Flux release passes\n` +
       `  - ${kc} passes "--log-level" to container "manager" with a value no Flux release passes\n` +
       `  - ${kc} ends the flags of container "manager" with "--" (argument 10); a release passes flags only\n` +
       `  - ${kc} passes argument 11 to container "manager", which is not a flag; a release passes flags only\n` +

@@ -10,7 +10,7 @@
  * controller's `config/manager/deployment.yaml` with flux2's
  * `manifests/bases/<controller>/patch.yaml`, the RBAC, policies and Namespace
  * of `manifests/`), and of what `flux install --export` produces from the same
- * sources (the CLI suffixes the cluster-scoped RBAC with `-flux-system`, adds
+ * sources (the CLI suffixes the cluster-scoped RBAC and the ResourceQuota with `-flux-system`, adds
  * version labels, a Linux node selector, and spells some controller flags its
  * own way). Anything else is refused, even where it looks harmless: a field
  * no release sets is a field nobody reviewed.
@@ -412,12 +412,15 @@ function networkPolicyProblems(o: KubeObject): string[] {
   return specProblems(o, "NetworkPolicies", NETWORK_POLICIES);
 }
 
+// `flux install` suffixes its quota too: it ships in the RBAC bundle
+// (manifests/rbac), to which the CLI gives `nameSuffix: -flux-system`.
 function quotaProblems(o: KubeObject): string[] {
-  return specProblems(o, "ResourceQuotas", RESOURCE_QUOTAS);
+  return specProblems(o, "ResourceQuotas", RESOURCE_QUOTAS, true);
 }
 
-function specProblems(o: KubeObject, kinds: string, specs: Readonly<Record<string, readonly unknown[]>>): string[] {
-  const known = specs[o.metadata.name];
+function specProblems(o: KubeObject, kinds: string, specs: Readonly<Record<string, readonly unknown[]>>, cliSuffix = false): string[] {
+  const name = cliSuffix && o.metadata.name.endsWith(CLI_SUFFIX) ? o.metadata.name.slice(0, -CLI_SUFFIX.length) : o.metadata.name;
+  const known = Object.hasOwn(specs, name) ? specs[name] : undefined;
   if (known === undefined) return [`${describe(o)} is not one of Flux's ${kinds} (${Object.keys(specs).join(", ")})`];
   return known.some((spec) => sameValue(spec, o.spec)) ? [] : [`${describe(o)} has another spec than the one a release ships`];
 }
@@ -613,13 +616,20 @@ const LOG_LEVELS: readonly string[] = ["debug", "info", "error"];
 const EVENTS_ADDRESSES: readonly string[] = [FLUX_NAMESPACE, "$(RUNTIME_NAMESPACE)"]
   .map((ns) => `--events-addr=http://notification-controller.${ns}.svc.cluster.local./`);
 
+/**
+ * The reconcilers that `flux install --components-extra=source-watcher` lets
+ * consume source-watcher's ExternalArtifacts, with the flag it adds.
+ */
+const EXTERNAL_ARTIFACT_CONSUMERS: readonly string[] = ["kustomize-controller", "helm-controller"];
+const EXTERNAL_ARTIFACT_GATE = "--feature-gates=ExternalArtifact=true";
+
 /** The flags the package adds for the lockdown, by name: the manifest must not set them either way. */
 const LOCKDOWN_FLAGS: readonly string[] = lockdownArgPatches("default").map((p) => flagName(p.arg));
 
 /**
  * The arguments a release passes to controller `name`: its own
  * deployment.yaml's, flux2's `--events-addr`, and `flux install`'s
- * spellings. `--storage-adv-addr` is where kustomize-controller fetches
+ * spellings and its ExternalArtifact gate (with source-watcher). `--storage-adv-addr` is where kustomize-controller fetches
  * artifacts from: another address would serve it an attacker's.
  */
 function releaseArgs(name: string): readonly string[] {
@@ -631,6 +641,7 @@ function releaseArgs(name: string): readonly string[] {
     "--enable-leader-election",
     ...(name === "notification-controller" ? [] : EVENTS_ADDRESSES),
     ...(STORAGE_CONTROLLERS.includes(name) ? ["--storage-path=/data", `--storage-adv-addr=${name}.$(RUNTIME_NAMESPACE).svc.cluster.local.`] : []),
+    ...(EXTERNAL_ARTIFACT_CONSUMERS.includes(name) ? [EXTERNAL_ARTIFACT_GATE] : []),
   ];
 }
 
