@@ -6,6 +6,10 @@
 // own patch release's), nor CRD schemas (the fixtures' are minimal), nor the
 // app.kubernetes.io/version label (`flux install --export` adds it).
 //
+// And the other way a release is installed: `flux install --export` of the
+// flux CLI built with flux-release.sh's manifests (flux-cli.sh) must pass the
+// package's release rules.
+//
 // Needs the built releases (`bash lab/toolchain/build.sh all`), so it is not
 // part of `npm test`: `npm run test:release`, a CI stage after the toolchain.
 import * as assert from "node:assert/strict";
@@ -14,6 +18,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { VERSION_LABEL } from "../../../components/flux/manifests";
+import { releaseProblems } from "../../../components/flux/release";
+import { KubeObject } from "../../../components/shared";
 
 const ROOT = path.resolve(__dirname, "../../..");
 const COMPONENT = "app.kubernetes.io/component";
@@ -90,3 +96,19 @@ for (const { fixture, release } of PAIRS) {
     });
   });
 }
+
+describe("flux install --export of the flux CLI that flux-cli.sh builds", function () {
+  this.timeout(40 * 60_000);
+
+  it("passes the package's release rules, extra components included", () => {
+    const dir = execFileSync("bash", [path.join(ROOT, "lab/toolchain/flux-cli.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+    const flux = path.join(dir, "flux");
+    const version = `v${/flux: v?(\S+)/.exec(execFileSync(flux, ["version", "--client"], { encoding: "utf8" }))![1]!}`;
+    for (const extra of [[], ["--components-extra=image-reflector-controller,image-automation-controller,source-watcher"]]) {
+      const text = execFileSync(flux, ["install", "--export", ...extra], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+      const exported = parseAllDocuments(text).map((d) => d.toJS() as KubeObject).filter((o) => o !== null);
+      assert.ok(exported.some((o) => o.kind === "Deployment"), "flux install --export wrote Deployments");
+      assert.deepEqual(releaseProblems(exported, version), [], `flux install --export ${extra.join(" ")}`);
+    }
+  });
+});
