@@ -11,7 +11,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Modules whose packages are vetted and tested here.
-TESTED=(pulumi-language-nodejs pulumi-language-python)
+TESTED=(pulumi-language-nodejs pulumi-language-python langhost)
 
 run_checks() {
   local bad mod

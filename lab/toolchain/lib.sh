@@ -36,10 +36,11 @@ GO_MODULES=$(cd "$(dirname "${BASH_SOURCE[0]}")/go" && pwd)
 # Build groups: the modules of a group share one build list (align.sh), so a
 # dependency package compiles once for all of them. Two for Pulumi: the engine
 # and the providers cannot share a pkg version (go/README.md). kubernetes
-# stays alone: it pins its staging modules to its own release.
+# stays alone: it pins its staging modules to its own release. langhost, the
+# library that our two language hosts share, is in their group.
 # shellcheck disable=SC2034 # read by check.sh and align.sh
 GO_GROUPS=(
-  "pulumi pulumi-language-nodejs pulumi-language-python"
+  "pulumi pulumi-language-nodejs pulumi-language-python langhost"
   "pulumi-resource-kubernetes pulumi-resource-tls pulumi-resource-github"
   "etcd kwok source-controller kustomize-controller capsule"
 )
