@@ -49,7 +49,9 @@ check_npm_pins() {
 # it: the engine looks for bundled language hosts beside `pulumi` (and then
 # doesn't warn that one came from $PATH). A host is the module's own main
 # package, or its `tool` lines for one built from a module of upstream's; ours
-# reports the version of the SDK it is built on.
+# reports the version of the SDK it is built on. Our two hosts require langhost
+# (what they share) with a replace line ../langhost: go_tool is given its
+# module dir too, so it is copied beside them and its hash is in the key.
 build_pulumi() {
   local out=$1 work=$2 host sdk pkgs
   (cd "$work/pulumi" && go build -o "$out/pulumi" \
@@ -98,7 +100,8 @@ build_github() { build_bridged github "$GITHUB_PLUGIN_VERSION" "$@"; }
 
 check_npm_pins
 # Further language hosts (a module dir each) go into this list.
-go_tool pulumi "$PULUMI_VERSION" build_pulumi pulumi pulumi-language-nodejs pulumi-language-python pulumi-language-yaml
+go_tool pulumi "$PULUMI_VERSION" build_pulumi pulumi pulumi-language-nodejs pulumi-language-python pulumi-language-yaml \
+  langhost
 # The providers (a build group) compile without inlining: a cold build spends
 # most of its time compiling them and their dependencies, -l cuts that
 # compile by about a sixth (measured on client-go: 222 -> 189 s CPU), and at

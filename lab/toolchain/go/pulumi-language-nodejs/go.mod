@@ -1,11 +1,13 @@
 // Our own Node.js language host (see README.md beside this directory). It
-// depends on the Pulumi SDK only; sdk/v3 is kept at the CLI's version (go/pulumi),
-// since the engine and its bundled language host are one release.
+// depends on the Pulumi SDK and on langhost (what it shares with
+// pulumi-language-python) only; sdk/v3 is kept at the CLI's version
+// (go/pulumi), since the engine and its bundled language host are one release.
 module fluxcapsule.local/pulumi-language-nodejs
 
 go 1.26.4
 
 require (
+	fluxcapsule.local/langhost v0.0.0
 	github.com/pulumi/pulumi/sdk/v3 v3.248.0
 	google.golang.org/grpc v1.81.1
 	google.golang.org/protobuf v1.36.11
@@ -88,3 +90,7 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260622175928-b703f567277d // indirect
 	lukechampine.com/frand v1.5.1 // indirect
 )
+
+// What the two language hosts share, a module beside this one (go_tool copies
+// both into its work dir).
+replace fluxcapsule.local/langhost => ../langhost

@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"fluxcapsule.local/langhost"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -26,46 +26,6 @@ func write(t *testing.T, root, path, content string) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-func TestEngineAddressIsTheLastPositionalArgument(t *testing.T) {
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{nil, ""},
-		{[]string{"127.0.0.1:4000"}, "127.0.0.1:4000"},
-		{[]string{"-tracing", "x", "127.0.0.1:4001"}, "127.0.0.1:4001"},
-		{[]string{"--root=/p", "127.0.0.1:4002", "--logtostderr"}, "127.0.0.1:4002"},
-		{[]string{"-v=9"}, ""},
-	} {
-		if got := engineAddress(c.args); got != c.want {
-			t.Errorf("engineAddress(%q) = %q, want %q", c.args, got, c.want)
-		}
-	}
-}
-
-func TestHandshakeTakesTheEngineAddressWhenGiven(t *testing.T) {
-	h := &host{engineAddress: "from-args"}
-	if _, err := h.Handshake(context.Background(), &pulumirpc.LanguageHandshakeRequest{}); err != nil {
-		t.Fatal(err)
-	}
-	if h.engineAddress != "from-args" {
-		t.Errorf("an empty handshake changed the address to %q", h.engineAddress)
-	}
-	if _, err := h.Handshake(context.Background(), &pulumirpc.LanguageHandshakeRequest{EngineAddress: "e:1"}); err != nil {
-		t.Fatal(err)
-	}
-	if h.engineAddress != "e:1" {
-		t.Errorf("engineAddress = %q, want e:1", h.engineAddress)
-	}
-}
-
-func TestPluginInfoReportsTheStampedVersion(t *testing.T) {
-	info, err := (&host{}).GetPluginInfo(context.Background(), nil)
-	if err != nil || info.GetVersion() != Version {
-		t.Fatalf("GetPluginInfo = %v, %v; want version %q", info, err, Version)
-	}
 }
 
 func TestAsBool(t *testing.T) {
@@ -213,22 +173,6 @@ func TestRunEnv(t *testing.T) {
 	}
 }
 
-func TestRunResult(t *testing.T) {
-	exit := func(code string) error { return exec.Command("sh", "-c", "exit "+code).Run() }
-	if r := runResult(nil); r.GetBail() || r.GetError() != "" {
-		t.Errorf("success = %v", r)
-	}
-	if r := runResult(exit("32")); !r.GetBail() || r.GetError() != "" {
-		t.Errorf("exit 32 = %v, want Bail", r)
-	}
-	if r := runResult(exit("3")); r.GetBail() || r.GetError() != "Program exited with non-zero exit code: 3" {
-		t.Errorf("exit 3 = %v", r)
-	}
-	if r := runResult(exec.Command("/no/such/node").Run()); r.GetError() == "" {
-		t.Errorf("a node that cannot start = %v, want an error", r)
-	}
-}
-
 // Run starts node (here a script recording what it was given) with the
 // runner found above the program directory, in that directory.
 func TestRunStartsTheRunnerWithConfig(t *testing.T) {
@@ -245,7 +189,7 @@ func TestRunStartsTheRunnerWithConfig(t *testing.T) {
 		`[ "$PULUMI_CONFIG_SECRET_KEYS" = '["p:s"]' ] || exit 5`+"\n")
 	t.Setenv("PULUMI_NODEJS_NODE", node)
 
-	h := &host{engineAddress: "e:3"}
+	h := &host{Base: langhost.Base{EngineAddress: "e:3"}}
 	opts, _ := structpb.NewStruct(map[string]any{"typescript": false})
 	res, err := h.Run(context.Background(), &pulumirpc.RunRequest{
 		Project: "p", Stack: "dev", Config: map[string]string{"p:k": "v"}, ConfigSecretKeys: []string{"p:s"},

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,12 +9,9 @@ import (
 	"strconv"
 	"strings"
 
+	"fluxcapsule.local/langhost"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
-
-// Exit code with which @pulumi/pulumi's runner says it has already reported
-// the error to the user.
-const exitAfterReportedError = 32
 
 func asBool(v any, def bool) bool {
 	switch t := v.(type) {
@@ -73,26 +68,14 @@ func runArgs(runner, dir, engineAddress string, req *pulumirpc.RunRequest, opts 
 }
 
 // runEnv is what the runner reads from its environment on top of the host's:
-// the stack's configuration, which keys of it are secret, and the TypeScript
-// runtime options.
+// the stack's configuration and which keys of it are secret
+// (langhost.ConfigEnv), and the TypeScript runtime options.
 func runEnv(req *pulumirpc.RunRequest, opts map[string]any) ([]string, error) {
-	config, err := json.Marshal(req.GetConfig())
+	env, err := langhost.ConfigEnv(req)
 	if err != nil {
 		return nil, err
 	}
-	secretKeys := req.GetConfigSecretKeys()
-	if secretKeys == nil {
-		secretKeys = []string{}
-	}
-	secrets, err := json.Marshal(secretKeys)
-	if err != nil {
-		return nil, err
-	}
-	env := []string{
-		"PULUMI_CONFIG=" + string(config),
-		"PULUMI_CONFIG_SECRET_KEYS=" + string(secrets),
-		"PULUMI_NODEJS_TYPESCRIPT=" + strconv.FormatBool(asBool(opts["typescript"], true)),
-	}
+	env = append(env, "PULUMI_NODEJS_TYPESCRIPT="+strconv.FormatBool(asBool(opts["typescript"], true)))
 	if ts, ok := opts["tsconfig"].(string); ok && ts != "" {
 		env = append(env, "PULUMI_NODEJS_TSCONFIG_PATH="+ts)
 	}
@@ -116,29 +99,11 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 		return nil, err
 	}
 
-	cmd := exec.CommandContext(ctx, node, runArgs(runner, dir, h.engineAddress, req, opts)...)
+	cmd := exec.CommandContext(ctx, node, runArgs(runner, dir, h.EngineAddress, req, opts)...)
 	cmd.Dir = dir
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
 	cmd.Env = append(os.Environ(), env...)
-	return runResult(cmd.Run()), nil
-}
-
-// runResult turns how the runner exited into the engine's answer: exit code 32
-// means the runner has reported the error itself (Bail), any other failure is
-// reported as the program's error.
-func runResult(err error) *pulumirpc.RunResponse {
-	if err == nil {
-		return &pulumirpc.RunResponse{}
-	}
-	var exitErr *exec.ExitError
-	if errors.As(err, &exitErr) {
-		if exitErr.ExitCode() == exitAfterReportedError {
-			return &pulumirpc.RunResponse{Bail: true}
-		}
-		return &pulumirpc.RunResponse{
-			Error: fmt.Sprintf("Program exited with non-zero exit code: %d", exitErr.ExitCode()),
-		}
-	}
-	return &pulumirpc.RunResponse{Error: err.Error()}
+	// Exit code 32 is the runner's Bail (langhost.RunResult).
+	return langhost.RunResult(cmd.Run()), nil
 }

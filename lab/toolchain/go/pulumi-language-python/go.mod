@@ -6,6 +6,7 @@ module fluxcapsule.local/pulumi-language-python
 go 1.26.4
 
 require (
+	fluxcapsule.local/langhost v0.0.0
 	github.com/pulumi/pulumi/pkg/v3 v3.248.0
 	github.com/pulumi/pulumi/sdk/v3 v3.248.0
 	google.golang.org/grpc v1.81.1
@@ -128,3 +129,7 @@ require (
 
 // pkg/v3's own replace line (go.mod of pkg/v3 at v3.248.0).
 replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e
+
+// What the two language hosts share, a module beside this one (go_tool copies
+// both into its work dir).
+replace fluxcapsule.local/langhost => ../langhost

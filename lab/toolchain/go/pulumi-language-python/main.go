@@ -7,82 +7,48 @@
 // the pulumi package installed there (PyPI), through run.py; and generates a
 // package's Python SDK from its schema with the engine's own code generator
 // (pkg/codegen/python), which is how `pulumi package gen-sdk --language
-// python` and `pulumi package add` reach it.
+// python` and `pulumi package add` reach it. What it shares with
+// pulumi-language-nodejs (serving, the handshake, the stack configuration, how
+// a run ends) is the langhost module beside it.
 package main
 
 import (
 	"context"
 	_ "embed"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
+	"fluxcapsule.local/langhost"
 	"github.com/pulumi/pulumi/pkg/v3/codegen/python"
 	"github.com/pulumi/pulumi/pkg/v3/codegen/schema"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 // Version is stamped at build time with -ldflags -X main.Version=...
 var Version = "0.0.0-dev"
 
-// runner is the Python side: it connects the SDK to the engine and runs the program.
+// runner is the Python side: it connects the SDK to the engine and runs the
+// program. It exits with langhost.ExitAfterReportedError (32) when it has
+// already reported the error to the engine.
 //
 //go:embed run.py
 var runner []byte
 
-// exitAfterReportedError is the code with which run.py says it has already
-// reported the error to the engine.
-const exitAfterReportedError = 32
-
+// host serves the engine's LanguageRuntime protocol; the handshake and the
+// plugin info are langhost.Base's.
 type host struct {
-	pulumirpc.UnimplementedLanguageRuntimeServer
-	engineAddress string
+	langhost.Base
 }
 
+// main serves the host on a free local port (langhost.Serve, shared with
+// pulumi-language-nodejs), the engine's address taken from the arguments.
 func main() {
-	h := &host{engineAddress: engineFromArgs(os.Args[1:])}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "pulumi-language-python: listen: %v\n", err)
-		os.Exit(1)
-	}
-	srv := grpc.NewServer(grpc.MaxRecvMsgSize(400 * 1024 * 1024))
-	pulumirpc.RegisterLanguageRuntimeServer(srv, h)
-	// The engine reads the port from the first line of stdout.
-	fmt.Printf("%d\n", lis.Addr().(*net.TCPAddr).Port)
-	if err := srv.Serve(lis); err != nil {
-		fmt.Fprintf(os.Stderr, "pulumi-language-python: serve: %v\n", err)
-		os.Exit(1)
-	}
-}
-
-// engineFromArgs returns the engine's address, the last positional argument the engine passes.
-func engineFromArgs(args []string) string {
-	address := ""
-	for _, a := range args {
-		if !strings.HasPrefix(a, "-") {
-			address = a
-		}
-	}
-	return address
-}
-
-func (h *host) Handshake(_ context.Context, req *pulumirpc.LanguageHandshakeRequest) (*pulumirpc.LanguageHandshakeResponse, error) {
-	if req.GetEngineAddress() != "" {
-		h.engineAddress = req.GetEngineAddress()
-	}
-	return &pulumirpc.LanguageHandshakeResponse{}, nil
-}
-
-func (h *host) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
-	return &pulumirpc.PluginInfo{Version: Version}, nil
+	langhost.Serve("pulumi-language-python", &host{Base: langhost.NewBase(Version, os.Args[1:])})
 }
 
 // GetRequiredPackages reports nothing: the lab installs the providers the
@@ -175,36 +141,17 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	if err := script.Close(); err != nil {
 		return nil, err
 	}
-
-	config, err := json.Marshal(req.GetConfig())
-	if err != nil {
-		return nil, err
-	}
-	secretKeys := req.GetConfigSecretKeys()
-	if secretKeys == nil {
-		secretKeys = []string{}
-	}
-	secrets, err := json.Marshal(secretKeys)
+	env, err := langhost.ConfigEnv(req)
 	if err != nil {
 		return nil, err
 	}
 
-	args := append([]string{"-u", script.Name()}, runArgs(req, h.engineAddress, entryPoint(req.GetInfo(), dir))...)
+	args := append([]string{"-u", script.Name()}, runArgs(req, h.EngineAddress, entryPoint(req.GetInfo(), dir))...)
 	cmd := exec.CommandContext(ctx, interpreter(req.GetInfo(), dir), args...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), "PULUMI_CONFIG="+string(config), "PULUMI_CONFIG_SECRET_KEYS="+string(secrets))
-	if err := cmd.Run(); err != nil {
-		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) {
-			if exitErr.ExitCode() == exitAfterReportedError {
-				return &pulumirpc.RunResponse{Bail: true}, nil
-			}
-			return &pulumirpc.RunResponse{Error: fmt.Sprintf("Program exited with non-zero exit code: %d", exitErr.ExitCode())}, nil
-		}
-		return &pulumirpc.RunResponse{Error: err.Error()}, nil
-	}
-	return &pulumirpc.RunResponse{}, nil
+	cmd.Env = append(os.Environ(), env...)
+	return langhost.RunResult(cmd.Run()), nil
 }
 
 // GeneratePackage writes a package's Python SDK into the requested directory,

@@ -10,16 +10,6 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
-func TestEngineFromArgs(t *testing.T) {
-	got := engineFromArgs([]string{"-tracing", "-root=/x", "127.0.0.1:4242"})
-	if got != "127.0.0.1:4242" {
-		t.Fatalf("engineFromArgs = %q", got)
-	}
-	if got := engineFromArgs([]string{"-v=9"}); got != "" {
-		t.Fatalf("no positional argument: got %q", got)
-	}
-}
-
 func TestRunArgs(t *testing.T) {
 	req := &pulumirpc.RunRequest{
 		MonitorAddress: "127.0.0.1:1", Project: "p", Stack: "s", Organization: "o", DryRun: true,
