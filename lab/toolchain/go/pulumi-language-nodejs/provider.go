@@ -6,36 +6,22 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-
-	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
-	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
 
-// runComponentProvider starts a source-based component provider written for
-// Node.js, as the upstream host does: @pulumi/pulumi's cmd/run-plugin (found
-// from the plugin's directory upward) loads the directory's package
-// (TypeScript through ts-node) and serves the components it exports; the
-// engine reads the provider's port from its stdout.
-func runComponentProvider(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
-	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
-	if err != nil {
-		return err
-	}
-	defer closer.Close()
-
-	dir := programDir(req.GetInfo(), req.GetPwd())
-	node, runner, err := sdkCommand(dir, "run-plugin", "plugin")
-	if err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(server.Context(), node, providerArgs(runner, dir, req.GetArgs())...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), req.GetEnv()...)
-	cmd.Stdout, cmd.Stderr = stdout, stderr
+// runComponentProvider serves a source-based component provider written for
+// Node.js (RunPlugin, kind "resource"), as the upstream host does:
+// @pulumi/pulumi's cmd/run-plugin (found from the plugin's directory upward)
+// loads the directory's package (TypeScript through ts-node) and serves the
+// components it exports; the engine reads the provider's port from its stdout.
+func runComponentProvider(p pluginRun) error {
+	cmd := exec.CommandContext(p.ctx, p.node, providerArgs(p.runner, p.dir, p.req.GetArgs())...)
+	cmd.Dir = p.dir
+	cmd.Env = append(os.Environ(), p.req.GetEnv()...)
+	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("component provider %s: %w", dir, err)
+		return fmt.Errorf("component provider %s: %w", p.dir, err)
 	}
-	return closer.Close()
+	return nil
 }
 
 // providerArgs is node's command line for the component provider in dir: the
