@@ -10,6 +10,7 @@ import (
 
 	"fluxcapsule.local/langhost"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -218,6 +219,50 @@ func TestRunPluginRunsPolicyPacksAndComponentProvidersOnly(t *testing.T) {
 	err := (&host{}).RunPlugin(&pulumirpc.RunPluginRequest{Kind: "converter"}, nil)
 	if status.Code(err) != codes.Unimplemented {
 		t.Errorf("RunPlugin(converter) = %v, want Unimplemented", err)
+	}
+}
+
+// pluginServer is the engine's end of a RunPlugin stream: it keeps what the
+// plugin writes to stdout.
+type pluginServer struct {
+	grpc.ServerStream
+	stdout strings.Builder
+}
+
+func (s *pluginServer) Context() context.Context { return context.Background() }
+
+func (s *pluginServer) Send(r *pulumirpc.RunPluginResponse) error {
+	s.stdout.Write(r.GetStdout())
+	return nil
+}
+
+// RunPlugin (kind "resource") runs node (a script recording what it was
+// given) with @pulumi/pulumi's cmd/run-plugin found above the plugin's
+// directory, in that directory, its output streamed to the engine; without
+// the npm packages it says what is missing.
+func TestRunPluginStartsAComponentProvider(t *testing.T) {
+	root := t.TempDir()
+	runner := filepath.Dir(write(t, root, "node_modules/@pulumi/pulumi/cmd/run-plugin/index.js", ""))
+	dir := filepath.Join(root, "provider")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PULUMI_NODEJS_NODE", write(t, root, "fake-node", "#!/bin/sh\n"+
+		`pwd; for a in "$@"; do echo "$a"; done; echo "$FROM_ENGINE"`+"\n"))
+
+	server := &pluginServer{}
+	req := &pulumirpc.RunPluginRequest{Kind: "resource", Pwd: dir, Args: []string{"e:5"}, Env: []string{"FROM_ENGINE=yes"}}
+	if err := (&host{}).RunPlugin(req, server); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(strings.TrimSpace(server.stdout.String()), "\n")
+	if want := []string{dir, runner, dir, "e:5", "yes"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("node saw\n%q\nwant\n%q", got, want)
+	}
+
+	err := (&host{}).RunPlugin(&pulumirpc.RunPluginRequest{Kind: "resource", Pwd: t.TempDir()}, &pluginServer{})
+	if err == nil || !strings.Contains(err.Error(), "could not find node_modules/@pulumi/pulumi/cmd/run-plugin") {
+		t.Errorf("RunPlugin without npm packages = %v", err)
 	}
 }
 
