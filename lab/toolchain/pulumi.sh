@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the Pulumi engine (CLI) with our Node.js language host beside it, and
+# Builds the Pulumi engine (CLI) with the language hosts beside it, and
 # the resource providers that the project's npm packages ask for, from the Go
 # modules under go/ (go/README.md: what each one is, and why its pins are what
 # they are). The Go module proxy is the one source: no GitHub, no release
