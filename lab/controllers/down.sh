@@ -8,14 +8,14 @@
 #
 #   lab/controllers/down.sh [--only flux]
 #
-# --only flux stops source-controller and kustomize-controller only, from
+# --only flux stops the Flux runner and the controllers it runs only, from
 # their pid files, and leaves Capsule, the webhooks and the storage alone (a
 # stack is torn down with Capsule still serving its finalizers and webhooks).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 case "$*" in
   "") STOP=("${CTRL_COMPONENTS[@]}") ;;
-  "--only flux") STOP=(source-controller kustomize-controller) ;;
+  "--only flux") STOP=(source-controller kustomize-controller flux-runner) ;;
   *) echo "usage: lab/controllers/down.sh [--only flux]" >&2; exit 2 ;;
 esac
 for ((i = ${#STOP[@]} - 1; i >= 0; i--)); do

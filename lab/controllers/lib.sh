@@ -32,8 +32,9 @@ CTRL_CAPSULE_METRICS_PORT=${CTRL_CAPSULE_METRICS_PORT:-18082}
 CTRL_CAPSULE_WEBHOOK_PORT=${CTRL_CAPSULE_WEBHOOK_PORT:-19443}
 CTRL_CAPSULE_HEALTH_PORT=10080
 
-# Start order; down.sh stops in reverse.
-CTRL_COMPONENTS=(source-controller kustomize-controller capsule)
+# Start order; down.sh stops in reverse (the runner, which would restart
+# them, before the Flux controllers it started).
+CTRL_COMPONENTS=(source-controller kustomize-controller flux-runner capsule)
 
 # Every process we start carries this in its environment, so down.sh can find
 # strays (lost pid files) without matching on names.
@@ -61,8 +62,8 @@ ctrl_kill() { sup_stop 15 "$@"; }
 # ctrl_strays -> "PID NAME" of processes carrying our marker that no pid file accounts for.
 ctrl_strays() { sup_strays "env=$CTRL_MARKER_VAR=$CTRL_STATE"; }
 
-# ctrl_tools [flux] [capsule] -> sets KUBECTL, and with "flux" SOURCE_CONTROLLER,
-# KUSTOMIZE_CONTROLLER, FLUX_CRDS (dirs), with "capsule" CAPSULE, CAPSULE_CRDS
+# ctrl_tools [flux] [capsule] -> sets KUBECTL, and with "flux" FLUX_TOOL_DIRS,
+# SOURCE_CONTROLLER, KUSTOMIZE_CONTROLLER, FLUX_CRDS (dirs), with "capsule" CAPSULE, CAPSULE_CRDS
 # (dir); builds what is missing (lab/toolchain/*.sh).
 ctrl_tools() {
   local d part
@@ -76,9 +77,10 @@ ctrl_tools() {
 
 ctrl_tools_flux() {
   local d
-  SOURCE_CONTROLLER='' KUSTOMIZE_CONTROLLER='' FLUX_CRDS=()
+  SOURCE_CONTROLLER='' KUSTOMIZE_CONTROLLER='' FLUX_CRDS=() FLUX_TOOL_DIRS=()
   while read -r d; do
     [ -n "$d" ] || continue
+    FLUX_TOOL_DIRS+=("$d")
     [ -x "$d/source-controller" ] && SOURCE_CONTROLLER=$d/source-controller
     [ -x "$d/kustomize-controller" ] && KUSTOMIZE_CONTROLLER=$d/kustomize-controller
     FLUX_CRDS+=("$d/crds")

@@ -4,47 +4,41 @@
 # cluster, with the lab's admin kubeconfig. Idempotent: running components are
 # left alone; CRDs and the CapsuleConfiguration are (re)applied every time.
 #
-#   lab/controllers/up.sh --components gotk-components.yaml [--kustomization kustomization.yaml] \
-#     [--capsule-user KIND:NAME]... [--only flux|capsule]
+#   lab/controllers/up.sh [--capsule-user KIND:NAME]... [--only flux|capsule]
 #   lab/controllers/down.sh
 #
-# Flux controller flags come from the committed manifests: the first container
-# args of each Deployment in --components, plus the JSON6902 patches of
-# --kustomization applied in order (lab/controllers/args.ts). In-cluster-only
-# flags are dropped and the loopback ones added; the final command lines are
-# printed. CRDs come from the controllers' Go modules (lab/toolchain/*.sh),
-# not from --components.
+# Flux: starts the runner (lab/controllers/runner.ts), the lab's kubelet for
+# Flux: it runs each controller from its Deployment in flux-system (what
+# `pulumi up` applied, later what Flux reconciles), with that Deployment's
+# args and env, and restarts, stops or refuses it as the Deployment changes;
+# its log (logs/flux-runner.log) has every command line. up.sh then waits
+# until both controllers answer readyz, so the Deployments must exist. CRDs
+# come from the controllers' Go modules (lab/toolchain/flux.sh) too.
 #
 # Capsule gets CapsuleConfiguration "default" whose spec.admission points the
 # webhooks Capsule creates at https://127.0.0.1:$CTRL_CAPSULE_WEBHOOK_PORT
 # (self-signed CA, SAN IP:127.0.0.1); spec.users is the group
 # capsule.clastix.io plus each --capsule-user (KIND is User, Group or
 # ServiceAccount; a ServiceAccount NAME is system:serviceaccount:NS:SA).
+# Capsule's flags are up.sh's own (the lab's stacks do not apply its Deployment).
 #
 # Env: FLUX_CAPSULE_LAB (lab state dir), CTRL_*_PORT (see lib.sh).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-  sed -n 's/^#   //p' "${BASH_SOURCE[0]}" | head -n 3 >&2
+  sed -n 's/^#   //p' "${BASH_SOURCE[0]}" | head -n 2 >&2
   exit 2
 }
 
-COMPONENTS='' KUSTOMIZATION='' ONLY='' CAPSULE_USERS=()
+ONLY='' CAPSULE_USERS=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --components) COMPONENTS=${2:?}; shift 2 ;;
-    --kustomization) KUSTOMIZATION=${2:?}; shift 2 ;;
     --capsule-user) CAPSULE_USERS+=("${2:?}"); shift 2 ;;
     --only) ONLY=${2:?}; shift 2 ;;
     *) usage ;;
   esac
 done
 case "$ONLY" in "" | flux | capsule) ;; *) usage ;; esac
-if [ "$ONLY" != capsule ]; then
-  [ -n "$COMPONENTS" ] || usage
-  [ -f "$COMPONENTS" ] || { ctrl_log "no such file: $COMPONENTS"; exit 1; }
-  [ -z "$KUSTOMIZATION" ] || [ -f "$KUSTOMIZATION" ] || { ctrl_log "no such file: $KUSTOMIZATION"; exit 1; }
-fi
 
 fail() {
   local name=$1 log
@@ -113,66 +107,27 @@ apply_crds() {
 
 # ------------------------------------------------------------------ Flux
 
-# local_args <ARG LINES -> the manifest's args minus the in-cluster ones,
-# $(RUNTIME_NAMESPACE) expanded as the kubelet would.
-local_args() {
-  local a
-  while IFS= read -r a; do
-    [ -n "$a" ] || continue
-    case "$a" in
-      # notification-controller is not run in the lab: no event receiver.
-      --events-addr=*) continue ;;
-      # Replaced by loopback addresses and a state-dir path below.
-      --storage-path=* | --storage-addr=* | --storage-adv-addr=* | --metrics-addr=* | --health-addr=*) continue ;;
-      # One process per controller and quick restarts: no lease to wait for.
-      --enable-leader-election | --enable-leader-election=*) continue ;;
-    esac
-    printf '%s\n' "${a//\$(RUNTIME_NAMESPACE)/$CTRL_FLUX_NS}"
-  done
-}
-
 up_flux() {
-  local -A manifest=()
-  local name arg
+  local d tools=()
   apply_crds "${FLUX_CRDS[@]}"
   ensure_namespace "$CTRL_FLUX_NS"
-  local cmd=(node -r ts-node/register/transpile-only "$CTRL_ROOT/lab/controllers/args.ts" --components "$COMPONENTS")
-  [ -z "$KUSTOMIZATION" ] || cmd+=(--kustomization "$KUSTOMIZATION")
-  local lines
-  lines=$(cd "$CTRL_ROOT" && "${cmd[@]}") || { ctrl_log "FAILED: args.ts"; exit 1; }
-  while IFS=$'\t' read -r name arg; do
-    [ -n "$name" ] || continue
-    manifest[$name]+="$arg"$'\n'
-  done <<<"$lines"
-  for name in source-controller kustomize-controller; do
-    [ -n "${manifest[$name]+x}" ] || { ctrl_log "FAILED: $COMPONENTS has no Deployment $name"; exit 1; }
-    ctrl_log "$name args from the manifests: $(tr '\n' ' ' <<<"${manifest[$name]}")"
-  done
-
-  local margs=()
-  if ctrl_running source-controller; then
-    ctrl_log "source-controller already running (pid $(ctrl_pid source-controller))"
+  if ctrl_running flux-runner; then
+    ctrl_log "flux-runner already running (pid $(ctrl_pid flux-runner))"
   else
-    mapfile -t margs < <(local_args <<<"${manifest[source-controller]}")
-    mkdir -p "$CTRL_STATE/storage"
-    start source-controller RUNTIME_NAMESPACE="$CTRL_FLUX_NS" -- "$SOURCE_CONTROLLER" "${margs[@]}" \
-      --storage-path="$CTRL_STATE/storage" \
-      --storage-addr="$CTRL_HOST:$CTRL_SOURCE_STORAGE_PORT" \
-      --storage-adv-addr="$CTRL_HOST:$CTRL_SOURCE_STORAGE_PORT" \
-      --metrics-addr="$CTRL_HOST:$CTRL_SOURCE_METRICS_PORT" \
-      --health-addr="$CTRL_HOST:$CTRL_SOURCE_HEALTH_PORT"
+    for d in "${FLUX_TOOL_DIRS[@]}"; do tools+=(--tool "$d"); done
+    start flux-runner CTRL_HOST="$CTRL_HOST" CTRL_STATE="$CTRL_STATE" CTRL_KUBECONFIG="$CTRL_KUBECONFIG" \
+      CTRL_MARKER_VAR="$CTRL_MARKER_VAR" \
+      CTRL_SOURCE_METRICS_PORT="$CTRL_SOURCE_METRICS_PORT" CTRL_SOURCE_HEALTH_PORT="$CTRL_SOURCE_HEALTH_PORT" \
+      CTRL_SOURCE_STORAGE_PORT="$CTRL_SOURCE_STORAGE_PORT" \
+      CTRL_KUSTOMIZE_METRICS_PORT="$CTRL_KUSTOMIZE_METRICS_PORT" CTRL_KUSTOMIZE_HEALTH_PORT="$CTRL_KUSTOMIZE_HEALTH_PORT" -- \
+      node -r "$CTRL_ROOT/node_modules/ts-node/register/transpile-only" "$CTRL_ROOT/lab/controllers/runner.ts" \
+      --kubectl "$KUBECTL" --namespace "$CTRL_FLUX_NS" "${tools[@]}"
   fi
-  if ctrl_running kustomize-controller; then
-    ctrl_log "kustomize-controller already running (pid $(ctrl_pid kustomize-controller))"
-  else
-    mapfile -t margs < <(local_args <<<"${manifest[kustomize-controller]}")
-    start kustomize-controller RUNTIME_NAMESPACE="$CTRL_FLUX_NS" -- "$KUSTOMIZE_CONTROLLER" "${margs[@]}" \
-      --metrics-addr="$CTRL_HOST:$CTRL_KUSTOMIZE_METRICS_PORT" \
-      --health-addr="$CTRL_HOST:$CTRL_KUSTOMIZE_HEALTH_PORT"
-  fi
-  wait_until source-controller 120 "readyz" curl -fsS "http://$CTRL_HOST:$CTRL_SOURCE_HEALTH_PORT/readyz"
-  wait_until kustomize-controller 120 "readyz" curl -fsS "http://$CTRL_HOST:$CTRL_KUSTOMIZE_HEALTH_PORT/readyz"
-  ctrl_log "Flux controllers ready"
+  wait_until flux-runner 180 "source-controller readyz (from Deployment $CTRL_FLUX_NS/source-controller)" \
+    curl -fsS "http://$CTRL_HOST:$CTRL_SOURCE_HEALTH_PORT/readyz"
+  wait_until flux-runner 180 "kustomize-controller readyz (from Deployment $CTRL_FLUX_NS/kustomize-controller)" \
+    curl -fsS "http://$CTRL_HOST:$CTRL_KUSTOMIZE_HEALTH_PORT/readyz"
+  ctrl_log "Flux controllers ready; command lines in $(ctrl_logfile flux-runner)"
 }
 
 # ------------------------------------------------------------------ Capsule
