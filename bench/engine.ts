@@ -40,7 +40,7 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { parse } from "yaml";
 import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
 import { bootstrap } from "../lab/client/bootstrap";
-import { Branch, controllerRunning, dropFluxFinalizers, stopFlux } from "../lab/client/flux";
+import { Branch, controllerRunning, dropFluxFinalizers, stopFlux, stopRunner } from "../lab/client/flux";
 import { getObject, KUBECONFIG, kubectl, ROOT, sharedTempDir, useLab, waitFor } from "../lab/client/lab";
 import { changes, engineEnv, LabStack, LabStackOptions, PLATFORM_REPO, TenantSpec } from "../lab/client/stack";
 
@@ -324,18 +324,22 @@ async function timeToReady(dir: string, double: GitHubDouble, n: number, crds: r
   const lab = await benchStack({ name: `bench-ready-${n}`, tenancy: "namespace", tenants, double, token: TOKEN, stateDir: dir });
   try {
     // Quiet (no progress lines), and Flux only watched, at its own pace.
-    const { upMs, readyMs } = await bootstrap(lab, { filesDir: path.join(dir, "platform"), watch: { timeoutMs: 600_000, everyMs: 250 } });
+    const { upMs, readyMs } = await bootstrap(lab, { watch: { timeoutMs: 600_000, everyMs: 250 } });
     for (const t of tenants) {
       if (!getObject("configmap", "app", t.namespaces[0]!)) throw new Error(`${t.namespaces[0]}/app was not applied by Flux`);
     }
     log(`ready N=${n}: up ${sec(upMs)} s, all tenants Ready ${sec(readyMs)} s`);
     return { upMs, readyMs };
   } finally {
-    await stopFlux();
-    dropFluxFinalizers();
-    await lab.stack.destroy({});
-    await lab.remove();
-    await waitClean(namespacesOf(n), crds);
+    try {
+      await stopFlux();
+      dropFluxFinalizers();
+      await lab.stack.destroy({});
+      await lab.remove();
+      await waitClean(namespacesOf(n), crds);
+    } finally {
+      stopRunner();
+    }
   }
 }
 
@@ -347,7 +351,7 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
   if (why) return { skipped: true, failures: [], markdown: `Engine rows skipped: ${why}.` };
   useLab();
   if (getObject("namespace", "flux-system")) return { skipped: true, failures: [], markdown: "Engine rows skipped: the lab already has a flux-system namespace (another stack is up); `npm run lab:down && npm run lab:up` gives a clean lab." };
-  if (controllerRunning("kustomize-controller") || controllerRunning("capsule")) return { skipped: true, failures: [], markdown: "Engine rows skipped: controllers are running in the lab (lab/controllers/down.sh stops them)." };
+  if (controllerRunning("kustomize-controller") || controllerRunning("flux-runner") || controllerRunning("capsule")) return { skipped: true, failures: [], markdown: "Engine rows skipped: controllers are running in the lab (lab/controllers/down.sh stops them)." };
 
   const dir = sharedTempDir("bench-engine-");
   const largest = Math.max(...o.sizes);

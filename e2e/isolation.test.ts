@@ -1,6 +1,6 @@
 // The threat suite with live controllers: `pulumi up` of the stack program,
-// then Flux's source-controller and kustomize-controller (v2.9.5, flags from
-// the manifests the program committed to the platform repository) and
+// then Flux's source-controller and kustomize-controller (v1.9.5, run by
+// lab/controllers/runner.ts from the Deployments the program applied) and
 // Capsule v0.14.0 as processes against the lab. Each threat is a commit to a
 // tenant branch; the table printed at the end is what the controllers did.
 // Capsule mode first, then namespace mode. Needs `npm run lab:up` first.
@@ -12,9 +12,10 @@ import { bootstrap } from "../lab/client/bootstrap";
 import { canI, getObject, kubectl, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
 import { changes, LabStack, PLATFORM_REPO } from "../lab/client/stack";
 import {
-  bareRepoWith, Branch, controllerRunning, controllers, dropFluxFinalizers, KS,
-  readyTrue, removeCapsuleResidue, startGitHttp, stopFlux, syncTo,
+  bareRepoWith, Branch, controllerCommandLine, controllerRunning, controllers, dropFluxFinalizers, FLUX_CONTROLLERS, KS,
+  readyTrue, removeCapsuleResidue, startGitHttp, stopFlux, stopRunner, syncTo,
 } from "../lab/client/flux";
+import { lockdownArgPatches } from "../components/flux/lockdown";
 import {
   configMap, DEV, exists, kustomization, Mode, OPS, printTable, resetDev, Row, runIsolationOfFailures, runThreat,
   sa, seedBranch, tenantsFor, threats, yaml,
@@ -49,19 +50,52 @@ async function startEnv(prefix: string): Promise<Env> {
   return { dir, double, dev, ops, remoteBase: `${git.url}/base.git//cm?ref=main`, stopGit: git.stop };
 }
 
-/** Stops Flux, drops its finalizers and destroys the stack (Capsule, if running, stays up for its Tenants). */
+/**
+ * Stops Flux (its Deployments scaled to 0: the runner stops the processes),
+ * drops its finalizers, destroys the stack, then stops the runner (Capsule,
+ * if running, stays up for its Tenants).
+ */
 async function teardown(lab: LabStack | undefined, mode: Mode): Promise<void> {
-  await stopFlux();
-  dropFluxFinalizers();
-  for (const n of ["dev-team-extra", "dev-team-extra2"]) kubectl(["delete", "namespace", n, "--ignore-not-found", "--wait=false"]);
-  if (lab) {
-    const destroyed = changes(await lab.destroy());
-    say(`[${mode}] destroy: ${JSON.stringify(destroyed)}`);
-    await lab.remove();
+  try {
+    await stopFlux();
+    dropFluxFinalizers();
+    for (const n of ["dev-team-extra", "dev-team-extra2"]) kubectl(["delete", "namespace", n, "--ignore-not-found", "--wait=false"]);
+    if (lab) {
+      const destroyed = changes(await lab.destroy());
+      say(`[${mode}] destroy: ${JSON.stringify(destroyed)}`);
+      await lab.remove();
+    }
+    for (const n of ["flux-system", DEV.home, OPS.home, "dev-team-extra"]) {
+      await waitFor(`namespace ${n} gone`, () => (getObject("namespace", n) === undefined ? true : undefined), 180_000);
+    }
+  } finally {
+    stopRunner();
   }
-  for (const n of ["flux-system", DEV.home, OPS.home, "dev-team-extra"]) {
-    await waitFor(`namespace ${n} gone`, () => (getObject("namespace", n) === undefined ? true : undefined), 180_000);
-  }
+}
+
+/** Deployment args the runner replaces with loopback ones or drops (in-cluster only). */
+const IN_CLUSTER = /^--(events-addr|storage-path|storage-addr|storage-adv-addr|metrics-addr|health-addr)=|^--enable-leader-election(=|$)/;
+
+/** The first container's args of a Flux Deployment as applied in flux-system. */
+function appliedArgs(name: string): string[] {
+  const d = getObject<{ spec: { template: { spec: { containers: { args?: string[] }[] } } } }>("deployment", name, "flux-system");
+  assert.ok(d, `Deployment flux-system/${name} applied`);
+  return d.spec.template.spec.containers[0]!.args ?? [];
+}
+
+/**
+ * The running controller's command line holds every non-in-cluster arg of its
+ * applied Deployment, the lockdown flags among them; returns the lockdown flags seen.
+ */
+function assertRunsApplied(name: string): string[] {
+  const applied = appliedArgs(name);
+  const sa = applied.find((a) => a.startsWith("--default-service-account="))?.split("=")[1] ?? "(none)";
+  const lockdown = lockdownArgPatches(sa).filter((p) => p.controllers.includes(name)).map((p) => p.arg);
+  for (const flag of lockdown) assert.ok(applied.includes(flag), `Deployment ${name} carries ${flag}`);
+  const running = controllerCommandLine(name);
+  assert.ok(running, `${name} runs`);
+  for (const a of applied.filter((x) => !IN_CLUSTER.test(x))) assert.ok(running.includes(a), `${name}'s command line has ${a}: ${running.join(" ")}`);
+  return lockdown;
 }
 
 function suite(mode: Mode): void {
@@ -79,7 +113,7 @@ function suite(mode: Mode): void {
     before(async () => {
       useLab();
       assert.equal(getObject("namespace", "flux-system"), undefined, "the lab must start without Flux (another stack is up?)");
-      assert.ok(!controllerRunning("kustomize-controller"), "Flux controllers already running in the lab");
+      assert.ok(!controllerRunning("kustomize-controller") && !controllerRunning("flux-runner"), "Flux controllers already running in the lab");
       for (const t of [DEV, OPS]) {
         assert.ok(!canI(sa(t.home, t.name), "patch", "namespaces"), `${sa(t.home, t.name)} can already patch namespaces (Capsule residue?)`);
       }
@@ -111,8 +145,13 @@ function suite(mode: Mode): void {
     });
 
     it("1. pulumi up, then Flux from the platform repo: flux-system and every tenant Ready", async () => {
-      await bootstrap(lab!, { filesDir: path.join(env.dir, `platform-${mode}`), log: (line) => say(`[${mode}] ${line}`) });
+      await bootstrap(lab!, { log: (line) => say(`[${mode}] ${line}`) });
       for (const t of [DEV, OPS]) assert.ok(exists("configmap", "app", t.home), `${t.home}/app applied by Flux`);
+      for (const name of FLUX_CONTROLLERS) {
+        const lockdown = assertRunsApplied(name);
+        say(`[${mode}] ${name} runs with its applied Deployment's args${lockdown.length ? `, lockdown: ${lockdown.join(" ")}` : ""}`);
+      }
+      assert.ok(controllerCommandLine("kustomize-controller")!.includes("--no-remote-bases=true"));
       booted = true;
     });
 
@@ -157,6 +196,18 @@ function suite(mode: Mode): void {
       assert.equal(reset.ready?.status, "True");
       const bad = rows.filter((r) => !r.ok);
       assert.deepEqual(bad.map((r) => `${r.id}: ${r.observed}`), []);
+    });
+
+    it("5. kustomize-controller scaled to 0 stops its process; back to 1 runs it again, as applied", async () => {
+      const name = "kustomize-controller";
+      const scale = (n: number) => kubectl(["scale", "deployment", name, "-n", "flux-system", `--replicas=${n}`]);
+      assert.equal(scale(0).status, 0);
+      await waitFor(`${name} stopped`, () => (controllerRunning(name) ? undefined : true), 60_000, 250);
+      assert.equal(scale(1).status, 0);
+      await waitFor(`${name} running again`, () => (controllerRunning(name) ? true : undefined), 60_000, 250);
+      assertRunsApplied(name);
+      await readyTrue(KS, "flux-system", "flux-system");
+      say(`[${mode}] ${name}: replicas 0 stopped the process, replicas 1 started it again with the applied args`);
     });
   });
 }

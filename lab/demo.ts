@@ -1,8 +1,8 @@
 /**
  * The demo's stack and controllers (run by lab/demo.sh, which has started the
  * lab and the GitHub double): Capsule, `pulumi up` of stack `e2e-demo`
- * (capsule mode, tenants dev-team and ops-team), Flux's controllers from the
- * manifests committed to the platform repository, then a short threat table.
+ * (capsule mode, tenants dev-team and ops-team), Flux's controllers run by
+ * lab/controllers/runner.ts from the Deployments that up applied, then a short threat table.
  * Leaves everything running.
  *
  *   node -r ts-node/register/transpile-only lab/demo.ts CONNECTION_JSON TOKEN STATE_DIR
@@ -41,9 +41,9 @@ async function main(): Promise<void> {
       ...tenants.flatMap((t) => ["--capsule-user", `ServiceAccount:${sa(t.namespaces[0]!, t.name)}`])]);
   }
 
-  log(`stage pulumi and flux: pulumi up of stack e2e-demo (${mode} mode, 2 tenants), then source-controller + kustomize-controller with the flags committed to the platform repo`);
+  log(`stage pulumi and flux: pulumi up of stack e2e-demo (${mode} mode, 2 tenants), then source-controller + kustomize-controller run from the Deployments pulumi applied (lab/controllers/runner.ts)`);
   const lab = await LabStack.create({ name: "e2e-demo", tenancy: mode, tenants, double, token, stateDir });
-  await bootstrap(lab, { filesDir: path.join(stateDir, "platform"), log });
+  await bootstrap(lab, { log });
 
   log("stage threats: a short threat table (each a commit to dev-team's branch)");
   const rows: Row[] = [];
@@ -62,7 +62,8 @@ Explore (the lab keeps running):
   kubectl --context ${CONTEXT} -n ${DEV.home} get configmaps
   kubectl --context ${CONTEXT} auth can-i create namespaces --as ${sa(DEV.home, DEV.name)}
   (kubectl is in the toolchain: eval "$(bash lab/cluster/env.sh)" puts it on PATH)
-Controller logs: ${path.join(path.dirname(KUBECONFIG), "controllers/logs")}
+Controller logs: ${path.join(path.dirname(KUBECONFIG), "controllers/logs")} (flux-runner.log: every Flux controller start/stop with its command line)
+  kubectl --context ${CONTEXT} -n flux-system scale deployment kustomize-controller --replicas=0   (the runner stops it; 1 starts it again)
 Pulumi state: ${stateDir} (stack e2e-demo)
 `);
 }

@@ -1,16 +1,15 @@
 // The lab's scenario, written once for the isolation suite, the demo and the
-// bench: `pulumi up` of a lab stack, then Flux's source-controller and
-// kustomize-controller (lab/controllers/up.sh) with the flags of the manifests
-// that up committed to the platform repository, then every tenant Ready.
+// bench: `pulumi up` of a lab stack, then the lab's runner (lab/controllers/up.sh
+// --only flux, lab/controllers/runner.ts), which runs Flux's source-controller
+// and kustomize-controller from the Deployments that up applied, then every
+// tenant Ready.
 import { performance } from "node:perf_hooks";
-import { controllers, fluxStatus, GITREPO, KS, platformFiles, readyTrue } from "./flux";
+import { controllers, fluxStatus, GITREPO, KS, readyTrue } from "./flux";
 import { short, waitFor } from "./lab";
-import { changes, CLUSTER_PATH, LabStack, PLATFORM_REPO } from "./stack";
+import { changes, LabStack } from "./stack";
 
 /** How {@link bootstrap} runs. */
 export interface BootstrapOptions {
-  /** Where the platform repository's flux-system files are written for the controllers. */
-  readonly filesDir: string;
   /**
    * Progress lines. Without it nothing is printed, `pulumi up`'s resource
    * lines included (the bench, which times the run).
@@ -36,9 +35,10 @@ export interface Bootstrapped {
 }
 
 /**
- * `pulumi up` of `lab`, Flux's controllers from the files the up committed to
- * the platform repository, then Flux and every tenant of the stack Ready.
- * Leaves the controllers running (lab/client/flux.ts stopFlux stops them).
+ * `pulumi up` of `lab`, Flux's controllers run from the Deployments the up
+ * applied, then Flux and every tenant of the stack Ready. Leaves the runner
+ * and the controllers running (lab/client/flux.ts: stopFlux scales the
+ * controllers to 0, stopRunner stops the runner).
  */
 export async function bootstrap(lab: LabStack, o: BootstrapOptions): Promise<Bootstrapped> {
   const log = o.log ?? (() => undefined);
@@ -46,10 +46,8 @@ export async function bootstrap(lab: LabStack, o: BootstrapOptions): Promise<Boo
   const applied = changes(o.log ? await lab.up() : (await lab.stack.up({})).summary.resourceChanges ?? {});
   const upMs = performance.now() - t0;
   log(`pulumi up: ${JSON.stringify(applied)} in ${(upMs / 1000).toFixed(0)}s`);
-  const double = lab.options.double;
-  const files = await platformFiles(double, double.owner, PLATFORM_REPO, CLUSTER_PATH, o.filesDir);
-  log(`Flux controllers from ${double.owner}/${PLATFORM_REPO}@main ${CLUSTER_PATH}/flux-system/{gotk-components,kustomization}.yaml`);
-  controllers("up.sh", ["--only", "flux", "--components", files.components, "--kustomization", files.kustomization]);
+  log("Flux controllers run by lab/controllers/runner.ts from the Deployments pulumi applied in flux-system");
+  controllers("up.sh", ["--only", "flux"]);
   const tenants = lab.tenants.map((t) => ({ name: t.name, home: t.namespaces[0]! }));
   if (o.watch) {
     await waitFor(`${tenants.length} tenant Kustomizations Ready`, () => {

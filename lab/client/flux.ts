@@ -1,6 +1,6 @@
 // Live Flux and Capsule in the lab, as the isolation suite, the demo and the
-// bench drive them: the controllers of lab/controllers (started with the
-// manifests read back from the platform repository), commits to tenant
+// bench drive them: the controllers of lab/controllers (Flux's run by
+// lab/controllers/runner.ts from the Deployments in flux-system), commits to tenant
 // branches through the GitHub double's contents API, forced reconciles, and
 // the Ready conditions that show what Flux did with each commit.
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -25,7 +25,7 @@ export function controllers(script: "up.sh" | "down.sh", args: readonly string[]
 }
 
 /**
- * The pid of a component up.sh started, when it still runs and is ours (its
+ * The pid of a component up.sh (or the Flux runner) started, when it still runs and is ours (its
  * marker variable): lab/controllers/lib.sh ctrl_pid's check, read only here.
  */
 function controllerPid(name: string): number | undefined {
@@ -41,18 +41,43 @@ function controllerPid(name: string): number | undefined {
   }
 }
 
-/** True when up.sh's component runs. */
+/** True when up.sh's (or the runner's) component runs. */
 export function controllerRunning(name: string): boolean {
   return controllerPid(name) !== undefined;
 }
 
+/** The running controller's command line (argv, from /proc), or undefined when it does not run. */
+export function controllerCommandLine(name: string): string[] | undefined {
+  const pid = controllerPid(name);
+  if (pid === undefined) return undefined;
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a, i, all) => i < all.length - 1 || a !== "");
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Flux controllers the runner runs, kustomize-controller first (it would re-apply source-controller's replicas). */
+export const FLUX_CONTROLLERS = ["kustomize-controller", "source-controller"] as const;
+
 /**
- * Stops only the Flux controllers (`lab/controllers/down.sh --only flux`: by
- * their pid files, SIGTERM then SIGKILL), leaving Capsule running: used before
- * tearing a stack down, so Capsule still serves its finalizers and webhooks
- * while Pulumi deletes the tenants.
+ * Stops the Flux controllers the way a cluster would: scales their
+ * Deployments to 0 and waits until the runner has stopped the processes.
+ * The runner keeps running (stopRunner stops it) and Capsule too: used before
+ * tearing a stack down, so nothing reconciles while Pulumi deletes, and
+ * Capsule still serves its finalizers and webhooks.
  */
 export async function stopFlux(): Promise<void> {
+  for (const name of FLUX_CONTROLLERS) {
+    if (getObject("deployment", name, "flux-system")) kubectlOk(["scale", "deployment", name, "-n", "flux-system", "--replicas=0"]);
+  }
+  if (controllerRunning("flux-runner")) {
+    await waitFor("the runner to stop the Flux controllers", () => (FLUX_CONTROLLERS.some(controllerRunning) ? undefined : true), 60_000, 250);
+  }
+}
+
+/** Stops the Flux runner and whatever it still runs (`lab/controllers/down.sh --only flux`), leaving Capsule running. */
+export function stopRunner(): void {
   controllers("down.sh", ["--only", "flux"]);
 }
 
@@ -70,20 +95,6 @@ export function dropFluxFinalizers(): void {
       kubectl(["patch", kind, name!, "-n", ns!, "--type=merge", "-p", '{"metadata":{"finalizers":null}}']);
     }
   }
-}
-
-/** Writes the platform repository's flux-system files (as committed on `branch`) to `dir`; returns their paths. */
-export async function platformFiles(double: GitHubApi, owner: string, repo: string, clusterPath: string, dir: string, branch = "main"):
-  Promise<{ components: string; kustomization: string }> {
-  fs.mkdirSync(dir, { recursive: true });
-  const out: Record<string, string> = {};
-  for (const f of ["gotk-components.yaml", "kustomization.yaml"]) {
-    const body = await double.readFile(owner, repo, `${clusterPath}/flux-system/${f}`, branch);
-    if (!body) throw new Error(`${owner}/${repo}@${branch} has no ${clusterPath}/flux-system/${f}`);
-    out[f] = path.join(dir, f);
-    fs.writeFileSync(out[f]!, body);
-  }
-  return { components: out["gotk-components.yaml"]!, kustomization: out["kustomization.yaml"]! };
 }
 
 /** A tenant's Git branch, written through the double's contents API (each write is one commit). */
