@@ -101,10 +101,11 @@ describe("lab/controllers/runner", () => {
         { name: "SA", valueFrom: { fieldRef: { fieldPath: "spec.serviceAccountName" } } },
         { name: "CPU", valueFrom: { resourceFieldRef: { resource: "limits.cpu" } } },
         { name: "MEM", valueFrom: { resourceFieldRef: { resource: "limits.memory", divisor: "1Mi" } } },
+        { name: "GOMEMLIMIT", valueFrom: { resourceFieldRef: { containerName: "manager", resource: "limits.memory", divisor: "0" } } },
         { name: "URL", value: "http://$(POD).$(NS)" },
       ],
     }, pod);
-    assert.deepEqual(env, { NS: "ns", POD: "kc-1", APP: "kc", SA: "sa", CPU: "2", MEM: "512", URL: "http://kc-1.ns" });
+    assert.deepEqual(env, { NS: "ns", POD: "kc-1", APP: "kc", SA: "sa", CPU: "2", MEM: "512", GOMEMLIMIT: String(512 * 2 ** 20), URL: "http://kc-1.ns" });
     assert.throws(() => resolveEnv(template, { name: "m", env: [{ name: "S", valueFrom: { secretKeyRef: { name: "s", key: "k" } } }] }, pod), /only value/);
     assert.equal(quantity("1Gi"), 2 ** 30);
     assert.equal(quantity("250m"), 0.25);

@@ -154,7 +154,8 @@ export function resolveEnv(template: PodTemplate, container: Container, pod: Pod
       const [kind, res] = resource.split(".") as [string, string];
       const value = (kind === "limits" ? container.resources?.limits : container.resources?.requests)?.[res];
       if (value === undefined) throw new Error(`env ${e.name}: ${resource} is not set on container ${container.name} (the node's allocatable is not modelled)`);
-      const d = divisor === undefined || divisor === "" || divisor === 0 ? 1 : quantity(divisor);
+      // The apiserver defaults an absent divisor to "0", which the kubelet reads as 1.
+      const d = divisor === undefined || divisor === "" || quantity(divisor) === 0 ? 1 : quantity(divisor);
       env[e.name] = String(Math.ceil(quantity(value) / d - 1e-9));
     } else {
       throw new Error(`env ${e.name}: only value, fieldRef and resourceFieldRef are supported in the lab`);
