@@ -58,88 +58,104 @@ function configOf<T extends object>(args: { getConfig<C extends object>(): C }, 
   return { ...defaults, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } as T;
 }
 
-/** What every policy of the pack carries besides its check: name, description, mandatory enforcement, a schema if it has one. */
-function mandatory(name: string, description: string, configSchema: PolicyConfigSchema | undefined) {
+/** What a policy of the pack is besides its check: its name, description, config defaults and schema (if it has config). */
+interface PolicyInfo<C extends object> {
+  readonly name: string;
+  readonly description: string;
+  readonly defaults: C;
+  readonly configSchema?: PolicyConfigSchema;
+}
+
+/** The fields every policy of the pack carries: enforcement is always mandatory. */
+function mandatory({ name, description, configSchema }: PolicyInfo<object>) {
   return { name, description, enforcementLevel: "mandatory" as const, ...(configSchema ? { configSchema } : {}) };
 }
 
 /** A resource policy reporting each problem of a pure check. */
-function resourcePolicy<C extends object>(
-  name: string,
-  description: string,
-  check: (r: ResourceInput, config: C) => string[],
-  defaults: C,
-  configSchema?: PolicyConfigSchema,
-): ResourceValidationPolicy {
+function resourcePolicy<C extends object>(info: PolicyInfo<C>, check: (r: ResourceInput, config: C) => string[]): ResourceValidationPolicy {
   return {
-    ...mandatory(name, description, configSchema),
+    ...mandatory(info),
     validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-      for (const message of check({ type: args.type, props: args.props }, configOf(args, defaults))) report(message);
+      for (const message of check({ type: args.type, props: args.props }, configOf(args, info.defaults))) report(message);
     },
   };
 }
 
 /** A stack policy reporting each problem of a pure check on its resource. */
-function stackPolicy<C extends object>(
-  name: string,
-  description: string,
-  check: (resources: StackResource[], config: C) => StackProblem[],
-  defaults: C,
-  configSchema?: PolicyConfigSchema,
-): StackValidationPolicy {
+function stackPolicy<C extends object>(info: PolicyInfo<C>, check: (resources: StackResource[], config: C) => StackProblem[]): StackValidationPolicy {
   return {
-    ...mandatory(name, description, configSchema),
+    ...mandatory(info),
     validateStack: (args: StackValidationArgs, report: ReportViolation) => {
       const resources = args.resources.map((r) => ({ type: r.type, props: r.props, urn: r.urn, cluster: r.provider?.urn }));
-      for (const p of check(resources, configOf(args, defaults))) report(p.message, p.urn);
+      for (const p of check(resources, configOf(args, info.defaults))) report(p.message, p.urn);
     },
   };
 }
 
 /** Every policy of the pack, in README order. */
 export const policies = [
-  resourcePolicy(POLICY_NAMES.deployKey, "Every GitHub deploy key is read-only.", (r) => deployKeyProblems(r), {}),
+  resourcePolicy({ name: POLICY_NAMES.deployKey, description: "Every GitHub deploy key is read-only.", defaults: {} }, (r) => deployKeyProblems(r)),
   resourcePolicy<RbacConfig>(
-    POLICY_NAMES.rbac,
-    "No RoleBinding, ClusterRoleBinding, Capsule owner or additionalRoleBindings gives a tenant subject cluster-admin or another forbidden role.",
+    {
+      name: POLICY_NAMES.rbac,
+      description: "No RoleBinding, ClusterRoleBinding, Capsule owner or additionalRoleBindings gives a tenant subject cluster-admin or another forbidden role.",
+      defaults: DEFAULT_RBAC_CONFIG,
+      configSchema: rbacSchema,
+    },
     rbacProblems,
-    DEFAULT_RBAC_CONFIG,
-    rbacSchema,
   ),
   stackPolicy<RbacConfig>(
-    POLICY_NAMES.rbacStack,
-    "No tenant subject is bound to a Role or ClusterRole of the stack that can escalate, bind or impersonate.",
+    {
+      name: POLICY_NAMES.rbacStack,
+      description: "No tenant subject is bound to a Role or ClusterRole of the stack that can escalate, bind or impersonate.",
+      defaults: DEFAULT_RBAC_CONFIG,
+      configSchema: rbacSchema,
+    },
     stackRbacProblems,
-    DEFAULT_RBAC_CONFIG,
-    rbacSchema,
   ),
   resourcePolicy(
-    POLICY_NAMES.flux,
-    "Every Flux Kustomization and HelmRelease outside the Flux namespace names a serviceAccountName of its own namespace and no source in another namespace.",
+    {
+      name: POLICY_NAMES.flux,
+      description:
+        "Every Flux Kustomization and HelmRelease outside the Flux namespace names a serviceAccountName of its own namespace and no source in another namespace.",
+      defaults: DEFAULT_FLUX_CONFIG,
+      configSchema: { properties: { fluxNamespace } },
+    },
     fluxObjectProblems,
-    DEFAULT_FLUX_CONFIG,
-    { properties: { fluxNamespace } },
   ),
   resourcePolicy<LockdownConfig>(
-    POLICY_NAMES.lockdown,
-    "The Flux controller Deployments carry the multi-tenancy lockdown arguments.",
+    {
+      name: POLICY_NAMES.lockdown,
+      description: "The Flux controller Deployments carry the multi-tenancy lockdown arguments.",
+      defaults: DEFAULT_FLUX_CONFIG,
+      configSchema: {
+        properties: {
+          fluxNamespace,
+          defaultServiceAccount: { type: "string", description: "The account --default-service-account must name (default: any but a controller's)." },
+        },
+      },
+    },
     lockdownProblems,
-    DEFAULT_FLUX_CONFIG,
-    { properties: { fluxNamespace, defaultServiceAccount: { type: "string", description: "The account --default-service-account must name (default: any but a controller's)." } } },
   ),
   resourcePolicy<SecretConfig>(
-    POLICY_NAMES.secret,
-    "A Secret holding a private key lives in the Flux namespace or, as <tenant>-deploy-key, in a tenant's namespace.",
+    {
+      name: POLICY_NAMES.secret,
+      description: "A Secret holding a private key lives in the Flux namespace or, as <tenant>-deploy-key, in a tenant's namespace.",
+      defaults: DEFAULT_SECRET_CONFIG,
+      configSchema: secretSchema,
+    },
     secretProblems,
-    DEFAULT_SECRET_CONFIG,
-    secretSchema,
   ),
   stackPolicy<SecretConfig>(
-    POLICY_NAMES.secretStack,
-    "A tenant's key Secret lives in a namespace labelled as that tenant's, where the stack holds that Namespace.",
+    {
+      name: POLICY_NAMES.secretStack,
+      description: "A tenant's key Secret lives in a namespace labelled as that tenant's, where the stack holds that Namespace.",
+      defaults: DEFAULT_SECRET_CONFIG,
+      configSchema: secretSchema,
+    },
     stackSecretProblems,
-    DEFAULT_SECRET_CONFIG,
-    secretSchema,
   ),
-  stackPolicy(POLICY_NAMES.namespaces, "Every tenant namespace belongs to exactly one tenant.", (resources) => tenantNamespaceProblems(resources), {}),
+  stackPolicy({ name: POLICY_NAMES.namespaces, description: "Every tenant namespace belongs to exactly one tenant.", defaults: {} }, (resources) =>
+    tenantNamespaceProblems(resources),
+  ),
 ];
