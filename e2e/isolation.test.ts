@@ -12,7 +12,7 @@ import { bootstrap } from "../lab/client/bootstrap";
 import { canI, getObject, kubectl, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
 import { changes, LabStack, PLATFORM_REPO } from "../lab/client/stack";
 import {
-  bareRepoWith, Branch, controllerCommandLine, controllerRunning, controllers, dropFluxFinalizers, FLUX_CONTROLLERS, KS,
+  bareRepoWith, Branch, controllerCommandLine, controllerRunning, controllers, dropFluxFinalizers, FLUX_CONTROLLERS, fluxCli, KS,
   readyTrue, removeCapsuleResidue, startGitHttp, stopFlux, stopRunner, syncTo,
 } from "../lab/client/flux";
 import { lockdownArgPatches } from "../components/flux/lockdown";
@@ -208,6 +208,27 @@ function suite(mode: Mode): void {
       assertRunsApplied(name);
       await readyTrue(KS, "flux-system", "flux-system");
       say(`[${mode}] ${name}: replicas 0 stopped the process, replicas 1 started it again with the applied args`);
+    });
+
+    it("6. the flux CLI as a client: check, get all -A, tree, reconcile --with-source and events report what the stack made", async () => {
+      const run = (args: string[], expect: RegExp[]): string => {
+        const r = fluxCli(args);
+        say(`[${mode}] $ flux ${args.join(" ")} (exit ${r.status})`);
+        for (const l of r.output.trimEnd().split("\n").slice(0, 40)) say(`[${mode}]   ${l}`);
+        assert.equal(r.status, 0, `flux ${args.join(" ")} failed:\n${r.output}`);
+        for (const e of expect) assert.match(r.output, e, `flux ${args.join(" ")}: no ${e}`);
+        return r.output;
+      };
+      run(["check"], [/source-controller: deployment ready/, /kustomize-controller: deployment ready/, /all checks passed/]);
+      const all = run(["get", "all", "-A"], [/gitrepository\/flux-system/, /kustomization\/flux-system/]);
+      for (const t of [DEV, OPS]) {
+        const line = all.split("\n").find((l) => l.startsWith(t.home) && l.includes(`kustomization/${t.name}`));
+        assert.ok(line !== undefined && /\bTrue\b/.test(line), `flux get all -A: kustomization ${t.home}/${t.name} not listed Ready: ${line ?? "(missing)"}`);
+      }
+      // flux-system's inventory: what Flux applied from the platform repo (the tenants are Pulumi's, not in it).
+      run(["tree", "kustomization", "flux-system", "-n", "flux-system"], [/Deployment\/flux-system\/kustomize-controller/, /Deployment\/flux-system\/source-controller/]);
+      run(["reconcile", "kustomization", DEV.name, "-n", DEV.home, "--with-source"], [/applied revision/]);
+      run(["events", "-n", DEV.home, "--for", `Kustomization/${DEV.name}`], [/Kustomization\/|ReconciliationSucceeded|Progressing/]);
     });
   });
 }

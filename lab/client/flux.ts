@@ -3,14 +3,37 @@
 // lab/controllers/runner.ts from the Deployments in flux-system), commits to tenant
 // branches through the GitHub double's contents API, forced reconciles, and
 // the Ready conditions that show what Flux did with each commit.
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { GitHubApi } from "./github";
-import { getObject, kubectl, kubectlOk, LAB_DIR, ROOT, waitFor } from "./lab";
+import { CONTEXT, getObject, KUBECONFIG, kubectl, kubectlOk, LAB_DIR, ROOT, waitFor } from "./lab";
 
 export const KS = "kustomizations.kustomize.toolkit.fluxcd.io";
 export const GITREPO = "gitrepositories.source.toolkit.fluxcd.io";
+
+/** What one run of the `flux` CLI did: its exit status and its output (stdout and stderr, as printed). */
+export interface FluxCliRun {
+  readonly status: number | null;
+  readonly output: string;
+}
+
+/** The `flux` binary the toolchain built (lab/toolchain/flux-cli.sh prints its dir; a no-op when cached). */
+function fluxBinary(): string {
+  const dir = execFileSync("bash", [path.join(ROOT, "lab/toolchain/flux-cli.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  return path.join(dir, "flux");
+}
+
+/**
+ * Runs the `flux` CLI the toolchain built against the lab's cluster, as a
+ * user would: its own client, the lab's kubeconfig and context. Never throws
+ * on a failed command: the caller asserts on the status and names what failed.
+ */
+export function fluxCli(args: readonly string[], timeoutMs = 180_000): FluxCliRun {
+  const r = spawnSync(fluxBinary(), [...args, "--kubeconfig", KUBECONFIG, "--context", CONTEXT], { encoding: "utf8", timeout: timeoutMs });
+  if (r.error) return { status: null, output: `flux ${args.join(" ")}: ${r.error.message}` };
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
 
 /** The controllers' state directory (lab/controllers/lib.sh). */
 const CTRL_STATE = path.join(LAB_DIR, "controllers");
