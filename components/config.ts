@@ -34,6 +34,7 @@ const fluxSchema = z.strictObject({
   manifests: z.string().min(1).optional(),
   manifestsSha256: z.string().optional(),
   keyAlgorithm: z.enum(KEY_ALGORITHMS as [string, ...string[]]).default(DEFAULT_KEY_ALGORITHM),
+  keyRotation: z.string().optional(),
   lockdown: z.boolean().default(DEFAULT_LOCKDOWN),
   defaultServiceAccount: z.string().default(DEFAULT_SERVICE_ACCOUNT),
   registry: z.string().optional(),
@@ -58,6 +59,7 @@ const tenantSchema = z.strictObject({
   branch: z.string().optional(),
   path: z.string().default(DEFAULT_TENANT_PATH),
   namespaceQuota: z.union([z.number(), z.literal(UNLIMITED)]).optional(),
+  keyRotation: z.string().optional(),
 });
 
 const stackSchema = z.object({
@@ -102,6 +104,7 @@ export interface TenantConfig {
   readonly path: string;
   readonly namespaceQuota?: number | typeof UNLIMITED;
   readonly sharedRepository: boolean;
+  readonly keyRotation?: string;
 }
 
 /** The validated stack config, defaults applied. */
@@ -247,6 +250,7 @@ function parseSettings(raw: RawStackConfig, names: KeyNames): { config: StackCon
       path: t.path,
       namespaceQuota: t.namespaceQuota,
       sharedRepository: t.sharedRepository,
+      ...(t.keyRotation === undefined ? {} : { keyRotation: t.keyRotation }),
     };
   });
   // A tenant missing its repository has been told above; the sharing check would only repeat it.

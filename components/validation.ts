@@ -77,6 +77,15 @@ export function dns1123LabelProblem(value: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Why `rotation` cannot name a deploy key's rotation (it becomes part of
+ * resource names and of the key's title on GitHub), or undefined.
+ */
+export function rotationProblem(rotation: string): string | undefined {
+  const label = dns1123LabelProblem(rotation);
+  return label && `${label}; use a date (2026-12-02) or a counter (2)`;
+}
+
 /** Why `version` is not a Flux release tag like `v2.7.5`, or undefined. */
 export function fluxVersionProblem(version: string): string | undefined {
   return /^v\d+\.\d+\.\d+$/.test(version)

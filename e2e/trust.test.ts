@@ -51,11 +51,6 @@ describe("trust boundary in the lab: refused values never leave the engine", fun
   });
 
   /** Rewrites one field of the stack's flux config. */
-  async function setFlux(change: Record<string, unknown>): Promise<void> {
-    const current = JSON.parse((await lab.stack.getConfig("flux-capsule:flux")).value) as Record<string, unknown>;
-    await lab.stack.setConfig("flux-capsule:flux", { value: JSON.stringify({ ...current, ...change }) });
-  }
-
   /** `pulumi up` must fail with `message`, and neither GitHub nor the cluster may have seen anything. */
   async function refused(what: string, message: string): Promise<void> {
     double.requests.length = 0;
@@ -82,17 +77,17 @@ describe("trust boundary in the lab: refused values never leave the engine", fun
   });
 
   it("refuses a platform repository with '..' before any request", async () => {
-    await setFlux({ repository: "fleet-infra/../../orgs/acme" });
+    await lab.setFlux({ repository: "fleet-infra/../../orgs/acme" });
     await refused("repository \"fleet-infra/../../orgs/acme\"",
       "flux-capsule:flux.repository \"fleet-infra/../../orgs/acme\" is not a GitHub repository name");
-    await setFlux({ repository: "fleet-infra" });
+    await lab.setFlux({ repository: "fleet-infra" });
   });
 
   it("refuses a tampered install.yaml before any request", async () => {
     // Pinned, as an operator would pin the file handed over: the release rules still refuse it.
-    await setFlux({ ...labFlux(tamperedInstallYaml(dir)) });
+    await lab.setFlux({ ...labFlux(tamperedInstallYaml(dir)) });
     await refused("install.yaml + ClusterRoleBinding to default/attacker", "ClusterRoleBinding \"flux-support\"");
-    await setFlux({ ...labFlux() });
+    await lab.setFlux({ ...labFlux() });
   });
 
   it("the pull request's identity (deploy/preview-reader.yaml) previews drift read-only, and cannot apply it", async () => {

@@ -32,6 +32,21 @@ describe("components used directly", () => {
     }
   });
 
+  it("DeployKey rotation: a key pair and registration of their own, titled apart; the Secret waits for GitHub", async () => {
+    const mocks = await useMocks();
+    const { DeployKey } = await import("../components");
+    new DeployKey("k", { repository: "r", title: "t", secretNamespace: "ns", secretName: "git", rotation: "2026-12-02" });
+    await settle(mocks);
+    assert.deepEqual(mocks.ofType("tls:index/privateKey:PrivateKey").map((r) => r.name), ["k-key-2026-12-02"]);
+    const registered = mocks.one("github:index/repositoryDeployKey:RepositoryDeployKey", "k-deploy-key-2026-12-02");
+    assert.equal(registered.inputs.title, "t (rotation 2026-12-02)");
+    assert.equal(registered.inputs.readOnly, true);
+    const secret = mocks.one("kubernetes:core/v1:Secret", "k-secret");
+    assert.ok(secret.dependencies.includes(registered.urn!), `the Secret waits for the registration: ${secret.dependencies.join(", ")}`);
+    assert.throws(() => new DeployKey("k2", { repository: "r", title: "t", secretNamespace: "ns", secretName: "git", rotation: "Dec 2" }),
+      /DeployKey "k2": rotation "Dec 2" is not a DNS-1123 label .*; use a date \(2026-12-02\) or a counter \(2\)/);
+  });
+
   it("DeployKey rejects a secret name that is not a DNS-1123 label", async () => {
     await useMocks();
     const { DeployKey } = await import("../components");

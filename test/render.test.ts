@@ -126,7 +126,11 @@ describe("lockdown", () => {
     const r = render({ lockdown: false });
     assert.ok(!argsOf(deployment(r.objects, "kustomize-controller")).some((a) => a.startsWith("--no-")));
     assert.equal((r.sync[1].spec as Record<string, unknown>).serviceAccountName, undefined);
-    assert.equal(parse(r.files["kustomization.yaml"]).patches, undefined);
+    const k = parse(r.files["kustomization.yaml"]) as { patches: { patch: string; target: unknown }[] };
+    assert.deepEqual(k.patches.map((p) => [p.target, parse(p.patch)]), [
+      [{ kind: "Kustomization", name: "flux-system" }, [{ op: "add", path: "/spec/deletionPolicy", value: "Orphan" }]],
+    ], "only flux-system's deletion policy");
+    assert.equal((r.sync[1].spec as Record<string, unknown>).deletionPolicy, "Orphan");
   });
 
   it("runs the flux-system Kustomization as kustomize-controller", () => {
@@ -161,7 +165,17 @@ describe("lockdown", () => {
     assert.deepEqual(patched, r.objects);
     const syncPatch = kustomization.patches.find((p) => p.target.kind === "Kustomization");
     assert.deepEqual(syncPatch?.target, { kind: "Kustomization", name: "flux-system" });
-    assert.deepEqual(parse(syncPatch!.patch), [{ op: "add", path: "/spec/serviceAccountName", value: "kustomize-controller" }]);
+    const ops = parse(syncPatch!.patch) as { op: string; path: string; value: string }[];
+    assert.deepEqual(ops, [
+      { op: "add", path: "/spec/serviceAccountName", value: "kustomize-controller" },
+      { op: "add", path: "/spec/deletionPolicy", value: "Orphan" },
+    ]);
+    // The same for flux-system's Kustomization: gotk-sync.yaml's, patched, is what Pulumi applies.
+    const committedSync = parseAllDocuments(r.files["gotk-sync.yaml"]).map((d) => d.toJS() as KubeObject).find((o) => o.kind === "Kustomization")!;
+    assert.equal((committedSync.spec as Record<string, unknown>).deletionPolicy, undefined, "gotk-sync.yaml stays as flux bootstrap writes it");
+    const spec = structuredClone(committedSync.spec) as Record<string, unknown>;
+    for (const op of ops) spec[op.path.replace("/spec/", "")] = op.value;
+    assert.deepEqual({ ...committedSync, spec }, r.sync[1]);
   });
 
   it("targets only controllers that are deployed", () => {

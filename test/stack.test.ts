@@ -81,7 +81,7 @@ describe("stack program (capsule mode, two tenants)", function () {
     assert.ok(files[2]!.dependencies.includes(urnOf(files[1]!)), "kustomization waits for sync");
     const kustomization = parse(String(files[2]!.inputs.content)) as { patches: { patch: string }[] };
     const added = kustomization.patches.flatMap((p) => (parse(p.patch) as { value: string }[]).map((op) => op.value));
-    assert.deepEqual(added, ["--no-cross-namespace-refs=true", "--no-remote-bases=true", "--default-service-account=default", "kustomize-controller"]);
+    assert.deepEqual(added, ["--no-cross-namespace-refs=true", "--no-remote-bases=true", "--default-service-account=default", "kustomize-controller", "Orphan"]);
     const sync = parseAllDocuments(String(files[1]!.inputs.content)).map((d) => d.toJS() as { spec: { url?: string } });
     assert.equal(sync[0]!.spec.url, "ssh://git@github.com/acme/fleet-infra");
   });
@@ -123,6 +123,17 @@ describe("stack program (capsule mode, two tenants)", function () {
     for (const t of mocks.ofType(T.capsuleTenant)) {
       assert.ok(t.dependencies.includes(helm), `${t.name} waits for the Capsule chart (its CRDs)`);
     }
+  });
+
+  it("every Flux custom object waits for the controllers, so a destroy deletes it while Flux runs", () => {
+    const controllers = mocks.ofType(T.deployment).filter((d) => meta(d).namespace === "flux-system");
+    assert.equal(controllers.length, 4, "the default components");
+    const rbac = mocks.resources.filter((r) => r.name.startsWith("flux-") && /ClusterRoleBinding|ServiceAccount/.test(r.type));
+    assert.ok(rbac.length > 0);
+    for (const r of [...mocks.ofType(T.gitRepository), ...mocks.ofType(T.kustomization)]) {
+      for (const c of [...controllers, ...rbac]) assert.ok(r.dependencies.includes(urnOf(c)), `${r.name} must wait for ${c.type} ${c.name}`);
+    }
+    assert.equal(spec(mocks.one(T.kustomization, "flux-sync")).deletionPolicy, "Orphan", "flux-system keeps what it applied: Pulumi deletes Flux");
   });
 
   it("namespaced Flux objects wait for the flux-system Namespace", () => {
@@ -287,7 +298,19 @@ describe("stack program (component options)", () => {
     assert.match(components, /image: registry\.acme\.internal\/fluxcd\/source-controller:v1\.7\.4/);
     assert.doesNotMatch(components, /kind: NetworkPolicy/);
     assert.equal(spec(mocks.one(T.kustomization, "flux-sync")).serviceAccountName, undefined, "no lockdown: flux-system runs as the controller itself");
-    assert.doesNotMatch(String(mocks.one(T.file, "flux-kustomization").inputs.content), /patches/);
+    assert.doesNotMatch(String(mocks.one(T.file, "flux-kustomization").inputs.content), /serviceAccountName|args/);
+  });
+
+  it("rotates the keys whose keyRotation is set, and only those", async () => {
+    const c = baseConfig();
+    const tenants = [{ ...c.tenants[0]!, keyRotation: "3" }, c.tenants[1]!];
+    const { mocks } = await runStack({ ...c, flux: { ...c.flux, keyRotation: "2026-12-02" }, tenants });
+    assert.deepEqual(mocks.ofType(T.deployKey).map((k) => [k.name, k.inputs.title]).sort(), [
+      ["dev-team-deploy-key-deploy-key-3", "tenant dev-team flux-capsule/dev (rotation 3)"],
+      ["flux-deploy-key-deploy-key-2026-12-02", "flux-system flux-capsule/dev clusters/dev (rotation 2026-12-02)"],
+      ["ops-team-deploy-key-deploy-key", "tenant ops-team flux-capsule/dev"],
+    ]);
+    assert.deepEqual(mocks.ofType(T.privateKey).map((k) => k.name).sort(), ["dev-team-deploy-key-key-3", "flux-deploy-key-key-2026-12-02", "ops-team-deploy-key-key"]);
   });
 
   it("leaves GitHub writes unordered with github:parallelRequests, save the commits to one branch", async () => {

@@ -5,7 +5,7 @@ import * as tls from "@pulumi/tls";
 import { DEFAULT_KEY_ALGORITHM, GITHUB_KNOWN_HOSTS } from "../defaults";
 import { forceApply } from "../kube";
 import { GitHubWriteQueue, KEY_ALGORITHMS, KeyAlgorithm } from "../shared";
-import { assertValidArgs, CONTROL_CHARACTER, dns1123LabelProblem, knownHostsProblems, Problems, quote, repositoryNameProblem } from "../validation";
+import { assertValidArgs, CONTROL_CHARACTER, dns1123LabelProblem, knownHostsProblems, Problems, quote, repositoryNameProblem, rotationProblem } from "../validation";
 
 /** Arguments of {@link DeployKey}. */
 export interface DeployKeyArgs {
@@ -13,6 +13,15 @@ export interface DeployKeyArgs {
   readonly repository: string;
   /** Deploy key title; GitHub requires it to be unique per repository. A plain string. */
   readonly title: string;
+  /**
+   * The key's rotation: change it (a date, a counter: a DNS-1123 label) to
+   * rotate the key. A new key is made and registered on GitHub under the
+   * title with ` (rotation <value>)` appended, the Secret switches to it only
+   * once GitHub has accepted it, and the old key is removed from GitHub at the
+   * end of the update, so Flux never holds a key GitHub does not know.
+   * Setting it for the first time or clearing it rotates too. Default: none.
+   */
+  readonly rotation?: string;
   /** Key algorithm. Default `ecdsa-p384`. */
   readonly algorithm?: KeyAlgorithm;
   /** Namespace of the Secret holding the key. Pass the namespace's output so the Secret waits for it. */
@@ -57,11 +66,16 @@ export class DeployKey extends pulumi.ComponentResource {
       .text("repository", args.repository, repositoryNameProblem, true)
       .text("title", args.title, (t) => t.trim() === "" || CONTROL_CHARACTER.test(t) ? "must be non-empty text without control characters" : undefined, true)
       .text("knownHosts", args.knownHosts, (k) => knownHostsProblems(k).join("; ") || undefined)
+      .text("rotation", args.rotation, rotationProblem)
       .list);
     super("flux-capsule:index:DeployKey", name, {}, opts);
 
+    // A rotation is a new key pair and registration under names of their
+    // own: the engine creates them (and updates the Secret) before it deletes
+    // the ones the program no longer declares, at the end of the update.
+    const generation = args.rotation === undefined ? "" : `-${args.rotation}`;
     const key = new tls.PrivateKey(
-      `${name}-key`,
+      `${name}-key${generation}`,
       algorithm === "ed25519" ? { algorithm: "ED25519" } : { algorithm: "ECDSA", ecdsaCurve: "P384" },
       { parent: this },
     );
@@ -70,10 +84,11 @@ export class DeployKey extends pulumi.ComponentResource {
     const publicKey = key.publicKeyOpenssh.apply((k) => k.trim());
 
     const deployKey = (args.githubQueue ?? new GitHubWriteQueue()).enqueue((after) => new github.RepositoryDeployKey(
-      `${name}-deploy-key`,
-      { repository: args.repository, title: args.title, key: publicKey, readOnly: true },
+      `${name}-deploy-key${generation}`,
+      { repository: args.repository, title: rotationTitle(args.title, args.rotation), key: publicKey, readOnly: true },
       // Every field forces replacement and titles are unique per repository:
-      // the old key must go before the new one can take its title.
+      // the old key must go before the new one can take its title (a
+      // rotation avoids that window: its title is new).
       { parent: this, deleteBeforeReplace: true, dependsOn: after },
     ));
 
@@ -88,7 +103,8 @@ export class DeployKey extends pulumi.ComponentResource {
           known_hosts: args.knownHosts ?? GITHUB_KNOWN_HOSTS,
         },
       },
-      { parent: this },
+      // The Secret switches keys only once GitHub has accepted the new one.
+      { parent: this, dependsOn: [deployKey] },
     );
 
     this.publicKey = publicKey;
@@ -105,3 +121,9 @@ export class DeployKey extends pulumi.ComponentResource {
     });
   }
 }
+
+/** The title a key of `rotation` is registered under: `title` itself when there is none. */
+export function rotationTitle(title: string, rotation: string | undefined): string {
+  return rotation === undefined ? title : `${title} (rotation ${rotation})`;
+}
+

@@ -33,6 +33,8 @@ export interface FluxBootstrapArgs {
   readonly componentsExtra?: readonly string[];
   /** Deploy key algorithm. Default `ecdsa-p384`, as `flux bootstrap`. */
   readonly keyAlgorithm?: KeyAlgorithm;
+  /** Change it (a date, a counter) to rotate the deploy key (`rotation` of {@link DeployKey}). Default: none. */
+  readonly keyRotation?: string;
   /** Multi-tenancy lockdown (no cross-namespace refs, no remote bases, default account). Default true. */
   readonly lockdown?: boolean;
   /** Account that tenant objects without `serviceAccountName` impersonate under lockdown. Default `default`, which has no permissions. */
@@ -73,6 +75,13 @@ export class FluxBootstrap extends pulumi.ComponentResource {
   public readonly namespace: pulumi.Output<string>;
   /** The CRDs Flux installs; depend on them before creating Flux objects. */
   public readonly crds: pulumi.Resource[];
+  /**
+   * Everything else Flux installs in the cluster: the controllers' Deployments,
+   * accounts, RBAC, Services and policies. Flux objects that depend on them
+   * (and on {@link crds}) are deleted first on destroy, while the controllers
+   * still run to honour their finalizers.
+   */
+  public readonly controllers: pulumi.Resource[];
   /** The controllers deployed, e.g. `source-controller`. */
   public readonly components: readonly string[];
   /** The platform deploy key. */
@@ -103,10 +112,11 @@ export class FluxBootstrap extends pulumi.ComponentResource {
     const crds = render.objects
       .filter(isCrd)
       .map((o) => kubeResource(`${name}-${objectKey(o)}`, o, { parent: this }));
+    const installed: pulumi.Resource[] = [];
     for (const o of render.objects) {
       if (o === nsObject || isCrd(o)) continue;
       const dependsOn = o.metadata.namespace && namespace ? [namespace] : [];
-      kubeResource(`${name}-${objectKey(o)}`, o, { parent: this, dependsOn: isCustomObject(o) ? [...dependsOn, ...crds] : dependsOn });
+      installed.push(kubeResource(`${name}-${objectKey(o)}`, o, { parent: this, dependsOn: isCustomObject(o) ? [...dependsOn, ...crds] : dependsOn }));
     }
     const namespaceName = namespace ? namespace.metadata.name : pulumi.output(FLUX_NAMESPACE);
 
@@ -117,6 +127,7 @@ export class FluxBootstrap extends pulumi.ComponentResource {
         repository: args.repository,
         title: args.deployKeyTitle ?? `flux-system ${pulumi.getProject()}/${pulumi.getStack()} ${cleanPath || "/"}`,
         algorithm: args.keyAlgorithm,
+        rotation: args.keyRotation,
         secretNamespace: namespaceName,
         secretName: SYNC_NAME,
         knownHosts: args.knownHosts,
@@ -149,17 +160,21 @@ export class FluxBootstrap extends pulumi.ComponentResource {
     }
 
     const [sourceObject, kustomizationObject] = render.sync;
+    // The sync objects wait for the controllers (and their accounts and
+    // RBAC), so a destroy deletes them first, while Flux still runs to
+    // honour their finalizers.
     const source = kubeResource(`${name}-sync-source`, sourceObject, {
       parent: this,
-      dependsOn: [...crds, this.deployKey, ...(namespace ? [namespace] : [])],
+      dependsOn: [...crds, ...installed, this.deployKey, ...(namespace ? [namespace] : [])],
     });
     kubeResource(`${name}-sync`, kustomizationObject, {
       parent: this,
-      dependsOn: [...crds, source, ...files, ...(namespace ? [namespace] : [])],
+      dependsOn: [...crds, ...installed, source, ...files, ...(namespace ? [namespace] : [])],
     });
 
     this.namespace = namespaceName;
     this.crds = crds;
+    this.controllers = installed;
     this.components = render.components;
     this.publicKey = this.deployKey.publicKey;
     this.url = sourceObject.spec ? String((sourceObject.spec as Record<string, unknown>).url) : "";

@@ -10,7 +10,7 @@ import {
   selectComponents,
 } from "./manifests";
 import { assertFluxRelease } from "./release";
-import { componentsFile, kustomizationFile, syncFile, SyncSpec, syncObjects, withPlatformReconciler } from "./repo-files";
+import { appliedSyncKustomization, componentsFile, kustomizationFile, syncFile, SyncSpec, syncObjects } from "./repo-files";
 
 /** Everything {@link renderFlux} needs: plain values only. */
 export interface FluxRenderInput extends ComponentOptions {
@@ -77,7 +77,7 @@ export function renderFlux(input: FluxRenderInput): FluxRender {
   return {
     components,
     objects: applyArgPatches(committed, argPatches),
-    sync: [source, input.lockdown ? withPlatformReconciler(kustomization) : kustomization],
+    sync: [source, appliedSyncKustomization(kustomization, input.lockdown)],
     argPatches,
     files: {
       "gotk-components.yaml": componentsFile(input.version, components, committed),

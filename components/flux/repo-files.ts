@@ -51,13 +51,35 @@ export function syncObjects(spec: SyncSpec): [KubeObject, KubeObject] {
 }
 
 /**
- * The flux-system Kustomization as applied under lockdown: it reconciles as
- * the privileged kustomize-controller account, because the lockdown makes
- * every Kustomization without an account impersonate the powerless default.
+ * What flux-system's Kustomization does with the objects it applied when it
+ * is deleted: keeps them. Flux itself is among them (`gotk-components.yaml`),
+ * and Pulumi deletes Flux in dependency order; pruning them instead would
+ * have kustomize-controller delete the CRDs, and with them every tenant's
+ * Kustomization, while it deletes itself (as `flux uninstall` avoids by
+ * dropping finalizers). It also keeps a hand-deleted flux-system from
+ * uninstalling Flux.
  */
-export function withPlatformReconciler(kustomization: KubeObject): KubeObject {
+export const SYNC_DELETION_POLICY = "Orphan";
+
+/**
+ * What the platform's kustomization.yaml patches into flux-system's
+ * Kustomization, as JSON6902 operations: under lockdown it reconciles as the
+ * privileged kustomize-controller account (the lockdown makes every
+ * Kustomization without an account impersonate the powerless default); and
+ * it orphans what it applied when deleted ({@link SYNC_DELETION_POLICY}).
+ */
+export function syncPatch(lockdown: boolean): { op: "add"; path: string; value: string }[] {
+  return [
+    ...(lockdown ? [{ op: "add" as const, path: "/spec/serviceAccountName", value: PLATFORM_RECONCILER_SA }] : []),
+    { op: "add", path: "/spec/deletionPolicy", value: SYNC_DELETION_POLICY },
+  ];
+}
+
+/** flux-system's Kustomization as Pulumi applies it: gotk-sync.yaml's with {@link syncPatch} applied, as Flux applies it. */
+export function appliedSyncKustomization(kustomization: KubeObject, lockdown: boolean): KubeObject {
   const copy = structuredClone(kustomization);
-  (copy.spec as Record<string, unknown>).serviceAccountName = PLATFORM_RECONCILER_SA;
+  const spec = copy.spec as Record<string, unknown>;
+  for (const op of syncPatch(lockdown)) spec[op.path.replace("/spec/", "")] = op.value;
   return copy;
 }
 
@@ -82,10 +104,10 @@ export function syncFile(spec: SyncSpec): string {
 }
 
 /**
- * `kustomization.yaml`: the two files plus, under lockdown, the JSON6902
- * patches that add the controller arguments and run flux-system as the
- * privileged reconciler. Patches live here rather than in the generated files
- * so a later `flux bootstrap` on the same repository keeps them.
+ * `kustomization.yaml`: the two files plus the JSON6902 patches: under
+ * lockdown, the controller arguments; and flux-system's {@link syncPatch}.
+ * Patches live here rather than in the generated files so a later
+ * `flux bootstrap` on the same repository keeps them.
  */
 export function kustomizationFile(argPatches: readonly ControllerArgPatch[], controllers: readonly string[], lockdown: boolean): string {
   const patches: Record<string, unknown>[] = [];
@@ -98,16 +120,12 @@ export function kustomizationFile(argPatches: readonly ControllerArgPatch[], con
         target: { kind: "Deployment", name: targets.length === 1 ? targets[0] : `(${targets.join("|")})` },
       });
     }
-    patches.push({
-      patch: stringify([{ op: "add", path: "/spec/serviceAccountName", value: PLATFORM_RECONCILER_SA }]),
-      target: { kind: "Kustomization", name: SYNC_NAME },
-    });
   }
-  const kustomization: Record<string, unknown> = {
+  patches.push({ patch: stringify(syncPatch(lockdown)), target: { kind: "Kustomization", name: SYNC_NAME } });
+  return stringify({
     apiVersion: "kustomize.config.k8s.io/v1beta1",
     kind: "Kustomization",
     resources: ["gotk-components.yaml", "gotk-sync.yaml"],
-  };
-  if (patches.length > 0) kustomization.patches = patches;
-  return stringify(kustomization, { lineWidth: 0 });
+    patches,
+  }, { lineWidth: 0 });
 }

@@ -13,6 +13,7 @@ import {
   registryProblem,
   repoPathProblem,
   repositoryNameProblem,
+  rotationProblem,
   tolerationProblem,
 } from "../validation";
 import { componentsProblem } from "./render";
@@ -31,6 +32,7 @@ export interface FluxBootstrapShape {
   readonly sshHost?: string;
   readonly knownHosts?: string;
   readonly deployKeyTitle?: string;
+  readonly keyRotation?: string;
   readonly manifestsSha256?: string;
   readonly tolerations?: readonly Readonly<Record<string, unknown>>[];
 }
@@ -55,6 +57,7 @@ export function fluxBootstrapProblems(a: FluxBootstrapShape, reconcilers: readon
     .text("defaultServiceAccount", a.defaultServiceAccount, (sa) => defaultServiceAccountProblem(sa, reconcilers))
     .text("registry", a.registry, registryProblem)
     .text("deployKeyTitle", a.deployKeyTitle, (t) => CONTROL_CHARACTER.test(t) ? "must not contain control characters" : undefined)
+    .text("keyRotation", a.keyRotation, rotationProblem)
     .text("manifestsSha256", a.manifestsSha256, (h) => /^[0-9a-f]{64}$/.test(h)
       ? undefined : `${quote(h)} is not a SHA-256 digest; give the 64 lower-case hex digits \`sha256sum install.yaml\` prints`)
     .list.concat(gitHostProblems(a.sshHost ?? DEFAULT_SSH_HOST, a.knownHosts));

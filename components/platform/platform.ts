@@ -30,6 +30,8 @@ export interface PlatformFlux {
   manifestsSha256?: string;
   /** Deploy key algorithm. Default `ecdsa-p384`. */
   keyAlgorithm?: KeyAlgorithm;
+  /** Change it (a date or a counter, a DNS-1123 label) to rotate the platform deploy key: the new key is registered before the old one is removed. Default: none. */
+  keyRotation?: string;
   /** The multi-tenancy lockdown. Default true. */
   lockdown?: boolean;
   /** Account impersonated when a tenant object names none. Default `default`. */
@@ -81,6 +83,8 @@ export interface PlatformTenant {
   branch?: string;
   /** Path in the repository. Default `./`. */
   path?: string;
+  /** Change it (a date or a counter, a DNS-1123 label) to rotate the tenant's deploy key. Default: none. */
+  keyRotation?: string;
   /**
    * Most namespaces the tenant may own (capsule mode): a number at least the
    * namespaces listed, or `"unlimited"`. Default: exactly those listed.
@@ -238,7 +242,7 @@ export class Platform extends pulumi.ComponentResource {
       sshHost: config.flux.sshHost,
       knownHosts: config.flux.knownHosts,
       githubQueue,
-      dependsOn: [...flux.crds, ...(capsule ? [capsule] : [])],
+      dependsOn: [...flux.crds, ...flux.controllers, ...(capsule ? [capsule] : [])],
     }, opts));
     return { flux, capsule, tenants };
   }

@@ -21,13 +21,16 @@ export interface TenantArgs extends Omit<TenantRenderInput, "name"> {
   readonly defaultServiceAccount?: string;
   /** Deploy key algorithm. Default `ecdsa-p384`. */
   readonly keyAlgorithm?: KeyAlgorithm;
+  /** Change it (a date, a counter) to rotate the tenant's deploy key (`rotation` of {@link DeployKey}). Default: none. */
+  readonly keyRotation?: string;
   /** `known_hosts` for the Git host. Default: GitHub's published host keys. */
   readonly knownHosts?: string;
   /** Deploy key title. Default `tenant <name> <project>/<stack>`. */
   readonly deployKeyTitle?: string;
   /**
    * What the tenant's Flux and Capsule objects must wait for: typically
-   * `FluxBootstrap.crds` and the {@link Capsule} component.
+   * `FluxBootstrap.crds` and `FluxBootstrap.controllers` (so a destroy
+   * deletes them while Flux still runs) and the {@link Capsule} component.
    */
   readonly dependsOn?: pulumi.Resource[];
   /**
@@ -101,6 +104,7 @@ export class Tenant extends pulumi.ComponentResource {
         repository: args.repository,
         title: args.deployKeyTitle ?? `tenant ${tenant} ${pulumi.getProject()}/${pulumi.getStack()}`,
         algorithm: args.keyAlgorithm,
+        rotation: args.keyRotation,
         secretNamespace: nsName(render.home),
         secretName: render.names.secret,
         knownHosts: args.knownHosts,

@@ -11,6 +11,7 @@ import {
   repositoryNameProblem,
   reservedNamespaceProblem,
   RESERVED_ACCOUNTS,
+  rotationProblem,
 } from "../validation";
 import { TenancyMode, TENANCY_MODES, tenantNames, UNLIMITED } from "./render";
 
@@ -26,6 +27,7 @@ export interface TenantShape {
   readonly sshHost?: string;
   readonly knownHosts?: string;
   readonly sharedRepository?: boolean;
+  readonly keyRotation?: string;
 }
 
 /** What a tenant is checked against: the platform around it. */
@@ -57,6 +59,7 @@ export function tenantProblems(t: TenantShape, ctx: TenantContext): FieldProblem
     .text("repository", t.repository, repositoryNameProblem)
     .text("branch", t.branch, branchProblem)
     .text("path", t.path, repoPathProblem)
+    .text("keyRotation", t.keyRotation, rotationProblem)
     .check("namespaceQuota", t.namespaceQuota, (q) => quotaProblem(q, t.namespaces.length, ctx.mode));
   if (t.sshHost !== undefined || t.knownHosts !== undefined) p.list.push(...gitHostProblems(t.sshHost ?? DEFAULT_SSH_HOST, t.knownHosts));
   return p.list;

@@ -57,9 +57,14 @@ function progress(stack: string): (out: string) => void {
 export class LabStack {
   /** The tenants of the config last written. */
   tenants: TenantSpec[];
+  /** The tenancy of the config last written. */
+  tenancy: "capsule" | "namespace";
+  /** Keys of `flux-capsule:flux` set by {@link setFlux}, over the lab's. */
+  private fluxChanges: Record<string, unknown> = {};
 
   constructor(readonly stack: Stack, readonly options: LabStackOptions) {
     this.tenants = options.tenants;
+    this.tenancy = options.tenancy;
   }
 
   /** Creates (or selects) the stack and writes its whole config. */
@@ -75,8 +80,8 @@ export class LabStack {
     return lab;
   }
 
-  /** Rewrites the config for these tenants (and tenancy). */
-  async setTenants(tenants: TenantSpec[], tenancy = this.options.tenancy): Promise<void> {
+  /** Rewrites the config for these tenants (and tenancy: default the one last written). */
+  async setTenants(tenants: TenantSpec[], tenancy = this.tenancy): Promise<void> {
     const d = this.options.double;
     const flux = labFlux(this.options.manifests);
     await this.stack.setAllConfig({
@@ -92,6 +97,7 @@ export class LabStack {
           path: CLUSTER_PATH,
           sshHost: `127.0.0.1:${d.sshPort}`,
           knownHosts: d.knownHosts,
+          ...this.fluxChanges,
         }),
       },
       "flux-capsule:tenancy": { value: tenancy },
@@ -99,6 +105,16 @@ export class LabStack {
       "flux-capsule:tenants": { value: JSON.stringify(tenants) },
     });
     this.tenants = tenants;
+    this.tenancy = tenancy;
+  }
+
+  /**
+   * Changes keys of `flux-capsule:flux` (e.g. `{ keyRotation: "2" }`) and
+   * rewrites the config; later {@link setTenants} calls keep the change.
+   */
+  async setFlux(change: Record<string, unknown>): Promise<void> {
+    this.fluxChanges = { ...this.fluxChanges, ...change };
+    await this.setTenants(this.tenants);
   }
 
   async preview(refresh = false): Promise<OpMap> {

@@ -20,7 +20,7 @@ export async function main(manifestsFile: string): Promise<{ reconciler: string;
     namespaces: ["payments"],
     owner: "acme",
     repository: "payments-deploy",
-    dependsOn: [...flux.crds, capsule],
+    dependsOn: [...flux.crds, ...flux.controllers, capsule],
   };
   const tenant = new Tenant("payments", args, { provider: cluster });
   const url = await new Promise<string>((resolve) => pulumi.output(flux.url).apply(resolve));

@@ -1,0 +1,202 @@
+// Day two, live: routine changes to a converged stack (three tenants Ready in
+// capsule mode, Flux's controllers run from the applied Deployments, Capsule
+// running), each with a watcher sampling every tenant's Kustomization and
+// every GitRepository's fetch once a second (lab/client/watch.ts). Each
+// scenario prints its preview (what a reviewer sees on the pull request) and
+// a row: scenario | preview | up time | tenant seconds not Ready | fetch auth
+// errors | result. Needs `npm run lab:up` first.
+import * as assert from "node:assert/strict";
+import { performance } from "node:perf_hooks";
+import { OpMap } from "@pulumi/pulumi/automation";
+import { bootstrap } from "../lab/client/bootstrap";
+import { Branch, controllerRunning, controllers, fluxStatus, GITREPO, removeCapsuleResidue, stopRunner } from "../lab/client/flux";
+import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
+import { getObject, kubectl, secretData, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
+import { changes, LabStack, PLATFORM_REPO, TenantSpec } from "../lab/client/stack";
+import { sa, seedBranch } from "../lab/client/threats";
+import { TenantWatch, WatchReport } from "../lab/client/watch";
+
+const TOKEN = "e2e-token";
+const say = (line: string) => process.stdout.write(`      ${line}\n`);
+
+/** Three tenants: two on branches of the platform repository, one with a repository of its own. */
+const DATA_REPO = "data-fleet";
+const TENANTS: TenantSpec[] = [
+  { name: "dev-team", namespaces: ["dev-team-apps"], sharedRepository: true },
+  { name: "ops-team", namespaces: ["ops-team-apps"], sharedRepository: true },
+  { name: "data-team", namespaces: ["data-team-apps"], repository: DATA_REPO, branch: "main" },
+];
+const watched = TENANTS.map((t) => ({ name: t.name, home: t.namespaces[0]! }));
+
+/** One printed row of the day-two table. */
+interface Row { scenario: string; preview: string; upSeconds: number; notReady: number; authErrors: number; result: string; ok: boolean }
+
+const summary = (m: OpMap) => Object.entries(changes(m)).map(([op, n]) => `${n} ${op}`).join(", ") || "no changes";
+
+/** The keys registered on a repository, as `title` -> key. */
+function keysOn(double: GitHubDouble, repo: string): Map<string, string> {
+  return new Map(double.listKeys(OWNER, repo).map((k) => [k.title, k.key]));
+}
+
+/** A reconcile of a GitRepository requested now and handled with Ready=True: it fetched with the key it holds now. */
+async function fetchesNow(name: string, ns: string): Promise<string> {
+  const token = `day2-${Date.now()}`;
+  assert.equal(kubectl(["annotate", "--overwrite", GITREPO, name, "-n", ns, `reconcile.fluxcd.io/requestedAt=${token}`]).status, 0);
+  const s = await waitFor(`GitRepository ${ns}/${name} to fetch`, () => {
+    const st = fluxStatus(GITREPO, name, ns);
+    return st?.lastHandledReconcileAt === token && st.ready?.status !== "Unknown" ? st : undefined;
+  }, 60_000, 500);
+  assert.equal(s.ready?.status, "True", `GitRepository ${ns}/${name} fetch after the change: ${s.ready?.message}`);
+  return short(s.ready?.message, 90);
+}
+
+describe("day two: routine changes with Flux running, capsule mode", function () {
+  this.timeout(20 * 60_000);
+  let double: GitHubDouble;
+  let lab: LabStack;
+  let booted = false;
+  const rows: Row[] = [];
+
+  /**
+   * Runs one change under the watcher: its preview printed, then `up`
+   * (`refresh` as the up workflow does), then `check`; adds the row.
+   */
+  async function scenario(name: string, change: () => Promise<void>, check: (report: WatchReport) => Promise<string>,
+    o: {
+      refresh?: boolean;
+      expectPreview?: (plan: Record<string, number>) => void;
+      /** Why the change itself may cost a tenant its fetch (then the figures are reported, not required to be 0). */
+      tenantImpact?: string;
+    } = {}): Promise<void> {
+    await change();
+    const watch = new TenantWatch(watched).start();
+    let row: Row = { scenario: name, preview: "", upSeconds: 0, notReady: 0, authErrors: 0, result: "", ok: false };
+    try {
+      say(`--- ${name}: the preview a reviewer sees`);
+      const plan = await lab.preview(o.refresh ?? false);
+      row.preview = summary(plan);
+      o.expectPreview?.(changes(plan));
+      const t0 = performance.now();
+      await lab.up(o.refresh ?? false);
+      row.upSeconds = Math.round((performance.now() - t0) / 1000);
+      const converged = changes(await lab.preview(true));
+      assert.deepEqual(converged, {}, `${name}: preview --refresh after up shows changes`);
+      const report = await watch.stop();
+      row = { ...row, notReady: Object.values(report.notReadySeconds).reduce((a, b) => a + b, 0), authErrors: report.authErrors };
+      row.result = await check(report);
+      if (report.messages.length) say(`${name}: failures seen by the watcher: ${report.messages.join(" | ")}`);
+      row.ok = o.tenantImpact !== undefined || (row.notReady === 0 && row.authErrors === 0);
+      if (o.tenantImpact !== undefined) row.result += ` (not counted against the goal: ${o.tenantImpact})`;
+      else {
+        assert.equal(row.notReady, 0, `${name}: tenant seconds not Ready ${JSON.stringify(report.notReadySeconds)}`);
+        assert.equal(row.authErrors, 0, `${name}: fetch auth errors: ${report.messages.join(" | ")}`);
+      }
+    } catch (e) {
+      row.result = `FAILED: ${short((e as Error).message, 200)}`;
+      throw e;
+    } finally {
+      await watch.stop();
+      rows.push(row);
+      say(`row: ${name} | ${row.preview} | ${row.upSeconds}s | ${row.notReady} | ${row.authErrors} | ${row.result}`);
+    }
+  }
+
+  before(async () => {
+    useLab();
+    assert.equal(getObject("namespace", "flux-system"), undefined, "the lab must start without Flux (another stack is up?)");
+    assert.ok(!controllerRunning("kustomize-controller") && !controllerRunning("flux-runner"), "Flux controllers already running in the lab");
+    const dir = sharedTempDir("e2e-day2-");
+    double = await startDouble(dir, TOKEN, { [PLATFORM_REPO]: ["dev-team", "ops-team"], [DATA_REPO]: [] });
+    for (const t of TENANTS) {
+      await seedBranch(new Branch(double, TOKEN, OWNER, t.repository ?? PLATFORM_REPO, t.branch ?? t.name), t.namespaces[0]!);
+    }
+    controllers("up.sh", ["--only", "capsule", ...TENANTS.flatMap((t) => ["--capsule-user", `ServiceAccount:${sa(t.namespaces[0]!, t.name)}`])]);
+    lab = await LabStack.create({ name: "e2e-day2", tenancy: "capsule", tenants: TENANTS, double, token: TOKEN, stateDir: dir });
+  });
+
+  beforeEach(function () {
+    if (!booted && this.currentTest?.title.startsWith("1.") !== true) this.skip();
+  });
+
+  after(async () => {
+    say("");
+    say("scenario | preview | up time | tenant seconds not Ready | fetch auth errors | result");
+    for (const r of rows) say(`${r.scenario} | ${r.preview} | ${r.upSeconds}s | ${r.notReady} | ${r.authErrors} | ${r.ok ? "" : "NOT MET: "}${r.result}`);
+    try {
+      if (getObject("namespace", "flux-system")) await lab?.destroy().catch((e: Error) => say(`cleanup destroy failed: ${short(e.message, 300)}`));
+      await lab?.remove().catch(() => undefined);
+    } finally {
+      stopRunner();
+      controllers("down.sh");
+      removeCapsuleResidue();
+      await double?.close();
+    }
+  });
+
+  it("1. converged: pulumi up, Flux running, three tenants Ready", async () => {
+    await bootstrap(lab, { log: (line) => say(line) });
+    booted = true;
+  });
+
+  it("2. platform key rotation: flux.keyRotation set; the new key registered before the old goes, no failed fetch", async () => {
+    const before = keysOn(double, PLATFORM_REPO);
+    const oldKey = secretData("flux-system", "flux-system")["identity.pub"];
+    await scenario("platform key rotation", () => lab.setFlux({ keyRotation: "2" }), async () => {
+      const after = keysOn(double, PLATFORM_REPO);
+      const rotated = [...after].find(([title]) => title.startsWith("flux-system ") && title.endsWith("(rotation 2)"));
+      assert.ok(rotated, `the new platform key is registered: ${[...after.keys()].join(", ")}`);
+      assert.ok(![...after.values()].includes(oldKey!), "the old platform key is gone from GitHub");
+      assert.equal(secretData("flux-system", "flux-system")["identity.pub"], rotated[1], "the Secret holds the registered key");
+      assert.equal(after.size, before.size, "one key per consumer, as before");
+      return `new key "${rotated[0]}", old key removed; flux-system fetches: ${await fetchesNow("flux-system", "flux-system")}`;
+    }, { expectPreview: (plan) => assert.deepEqual(plan, { create: 2, update: 1, delete: 2 }, "a key pair and registration made, the Secret updated, the old pair deleted") });
+  });
+
+  it("3. tenant key rotation: data-team's keyRotation set; the other tenants untouched", async () => {
+    const oldKey = secretData("data-team-deploy-key", "data-team-apps")["identity.pub"];
+    const others = keysOn(double, PLATFORM_REPO);
+    await scenario("tenant key rotation (data-team)", () => lab.setTenants(TENANTS.map((t) => (t.name === "data-team" ? { ...t, keyRotation: "2026-12-02" } : t))), async () => {
+      const keys = keysOn(double, DATA_REPO);
+      assert.deepEqual([...keys.keys()], ["tenant data-team flux-capsule/e2e-day2 (rotation 2026-12-02)"]);
+      assert.notEqual([...keys.values()][0], oldKey, "a new key");
+      assert.deepEqual(keysOn(double, PLATFORM_REPO), others, "the platform repository's keys untouched");
+      return `new key on ${DATA_REPO}, old removed; data-team fetches: ${await fetchesNow("data-team", "data-team-apps")}`;
+    }, { expectPreview: (plan) => assert.deepEqual(plan, { create: 2, update: 1, delete: 2 }) });
+  });
+
+  it("4. a tenant key deleted on GitHub out of band: preview --refresh shows it, up --refresh restores it", async () => {
+    const key = double.listKeys(OWNER, PLATFORM_REPO).find((k) => k.title.startsWith("tenant ops-team "));
+    assert.ok(key, "ops-team's key");
+    // The scenario's row counts what the tenant saw between the deletion and the repair: the deletion is the change.
+    await scenario("tenant key deleted out of band (ops-team)", async () => { await double.deleteKey(OWNER, PLATFORM_REPO, key.id); }, async () => {
+      const restored = double.listKeys(OWNER, PLATFORM_REPO).find((k) => k.title === key.title);
+      assert.ok(restored, "registered again under its title");
+      assert.equal(restored.key, secretData("ops-team-deploy-key", "ops-team-apps")["identity.pub"], "the key the Secret holds");
+      return `restored as id ${restored.id}; ops-team fetches: ${await fetchesNow("ops-team", "ops-team-apps")}`;
+    }, {
+      refresh: true,
+      expectPreview: (plan) => assert.deepEqual(plan, { create: 1 }, "only the registration, recreated"),
+      tenantImpact: "the deletion itself cuts ops-team's fetch until up registers the key again",
+    });
+  });
+
+  it("5. destroy with Flux running: finalizers honoured, nothing stuck, no key left on GitHub", async () => {
+    assert.ok(controllerRunning("kustomize-controller") && controllerRunning("source-controller"), "Flux runs");
+    const t0 = performance.now();
+    const destroyed = changes(await lab.destroy());
+    const destroySeconds = Math.round((performance.now() - t0) / 1000);
+    say(`destroy: ${JSON.stringify(destroyed)} in ${destroySeconds}s, Flux running throughout`);
+    const namespaces = ["flux-system", ...watched.map((t) => t.home)];
+    await waitFor(`${namespaces.join(", ")} gone`, () => (namespaces.every((n) => getObject("namespace", n) === undefined) ? true : undefined), 120_000);
+    const goneSeconds = Math.round((performance.now() - t0) / 1000);
+    const crds = kubectl(["get", "crd", "-o", "name"]).stdout.split("\n").filter((n) => n.endsWith(".fluxcd.io"));
+    assert.deepEqual(crds, [], "Flux's CRDs gone");
+    const keys = [PLATFORM_REPO, DATA_REPO].flatMap((r) => double.listKeys(OWNER, r));
+    assert.deepEqual(keys, [], "no deploy key left on GitHub");
+    await waitFor("the runner to stop the deleted controllers", () => (controllerRunning("kustomize-controller") ? undefined : true), 30_000, 250);
+    const row: Row = { scenario: "destroy with Flux running", preview: JSON.stringify(destroyed), upSeconds: destroySeconds, notReady: 0, authErrors: 0,
+      result: `namespaces gone ${goneSeconds}s after destroy began; no Flux CRD, finalizer or deploy key left`, ok: true };
+    rows.push(row);
+    say(`row: ${row.scenario} | ${row.preview} | ${row.upSeconds}s | - | - | ${row.result}`);
+  });
+});
