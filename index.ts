@@ -22,7 +22,9 @@ export = async () => {
   // cluster the ambient kubeconfig happens to point at.
   const kube = new pulumi.Config("kubernetes");
   // The kubeconfig may carry credentials: read as a secret, it stays encrypted in the state.
-  const cluster = new k8s.Provider("cluster", { context: kube.get("context"), kubeconfig: kube.getSecret("kubeconfig") });
+  // Secrets are updated in place: otherwise a key rotation replaces the
+  // deploy key's Secret (deleted, then created: a moment Flux has no key).
+  const cluster = new k8s.Provider("cluster", { context: kube.get("context"), kubeconfig: kube.getSecret("kubeconfig"), enableSecretMutable: true });
   const platform = new Platform("platform", args, { providers: { kubernetes: cluster } });
 
   return {

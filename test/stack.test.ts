@@ -246,6 +246,8 @@ describe("stack program (capsule mode, two tenants)", function () {
     const kube = mocks.resources.filter((r) => r.type.startsWith("kubernetes:"));
     assert.ok(kube.length > 40, `only ${kube.length} Kubernetes objects`);
     for (const r of kube) assert.match(r.provider ?? "", /::pulumi:providers:kubernetes::cluster::/, `${r.type} ${r.name}`);
+    // Secrets updated in place: a key rotation must not delete the deploy key's Secret before creating it again.
+    assert.equal(mocks.one("pulumi:providers:kubernetes", "cluster").inputs.enableSecretMutable, "true");
   });
 });
 
