@@ -3,10 +3,14 @@
 # into ~/.cache/flux-capsule (override with FLUX_CAPSULE_CACHE) and prints a
 # PATH line for them. The Go modules are ours, under go/ (go/README.md).
 #
-#   bash lab/toolchain/build.sh unit   the Go modules' checks (check.sh), actionlint, zizmor (for `npm test`)
-#   bash lab/toolchain/build.sh lab    + pulumi, its providers, Kubernetes, etcd, kwok
-#   bash lab/toolchain/build.sh all    + the Flux controllers and Capsule, Flux releases' install.yaml
-#                                      (flux-release.sh) and the flux CLI (what CI builds cold)
+#   bash lab/toolchain/build.sh unit    the Go modules' checks (check.sh), actionlint, zizmor (for `npm test`)
+#   bash lab/toolchain/build.sh lab     + pulumi, its providers, Kubernetes, etcd, kwok
+#   bash lab/toolchain/build.sh suites  + Capsule and the lab's Flux release (its install.yaml): what
+#                                       every lab suite needs but the live-Flux ones
+#   bash lab/toolchain/build.sh live    the Flux controllers, the older Flux release and the flux CLI:
+#                                       the rest of `all`, for the live-Flux suites (isolation, day2,
+#                                       release, bench); CI builds it while the other suites run
+#   bash lab/toolchain/build.sh all     suites + live (what CI builds cold)
 #
 # Measure a cold build with an empty cache of its own:
 #   FLUX_CAPSULE_CACHE=$(mktemp -d) bash lab/toolchain/build.sh all
@@ -23,15 +27,20 @@ group=${1:-unit}
 case "$group" in
   unit) scripts=(check actionlint zizmor) ;;
   lab) scripts=(check actionlint zizmor pulumi kube) ;;
-  all) scripts=(check actionlint zizmor pulumi kube flux capsule flux-release flux-cli) ;;
-  *) echo "usage: $0 unit|lab|all" >&2; exit 2 ;;
+  suites) scripts=(check actionlint zizmor pulumi kube capsule flux-release-lab) ;;
+  live) scripts=(flux flux-release flux-cli) ;;
+  all) scripts=(check actionlint zizmor pulumi kube capsule flux-release-lab flux flux-release flux-cli) ;;
+  *) echo "usage: $0 unit|lab|suites|live|all" >&2; exit 2 ;;
 esac
 
 start=$(date +%s)
 dirs=()
 for s in "${scripts[@]}"; do
   t0=$(date +%s)
-  out=$(bash "$here/$s.sh") # a failing stage fails the build
+  case "$s" in # a failing stage fails the build
+    flux-release-lab) out=$(bash "$here/flux-release.sh" --lab) ;;
+    *) out=$(bash "$here/$s.sh") ;;
+  esac
   while IFS= read -r d; do [ -n "$d" ] && dirs+=("$d"); done <<<"$out"
   log "stage $s: $(( $(date +%s) - t0 ))s"
 done

@@ -18,6 +18,7 @@
 # manifests/, assets/<controller>/}, keyed and stamped like go_tool's tools.
 #
 #   lab/toolchain/flux-release.sh               builds every release below (prints nothing)
+#   lab/toolchain/flux-release.sh --lab         builds the lab's release only (prints nothing)
 #   lab/toolchain/flux-release.sh --dir VERSION prints that release's dir, building it if needed
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -106,6 +107,7 @@ release_dir() { go_tool flux-release "$1" build_release -- "$1" "$kustomize" "$c
 
 case "${1:-}" in
   "") for v in "${FLUX_RELEASES[@]}"; do release_dir "$v" >/dev/null; done ;;
-  --dir) [ -n "${2:-}" ] || { echo "usage: $0 [--dir VERSION]" >&2; exit 2; }; release_dir "$2" ;;
-  *) echo "usage: $0 [--dir VERSION]" >&2; exit 2 ;;
+  --lab) release_dir "${FLUX_RELEASES[0]}" >/dev/null ;;
+  --dir) [ -n "${2:-}" ] || { echo "usage: $0 [--lab | --dir VERSION]" >&2; exit 2; }; release_dir "$2" ;;
+  *) echo "usage: $0 [--lab | --dir VERSION]" >&2; exit 2 ;;
 esac

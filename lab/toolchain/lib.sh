@@ -28,6 +28,10 @@ export GOTOOLCHAIN=local
 export GOPROXY="${GOPROXY:-https://proxy.golang.org}"
 export GOSUMDB="${GOSUMDB:-sum.golang.org}"
 export CGO_ENABLED="${CGO_ENABLED:-0}"
+# The compiler and linker collect garbage less often: a cold build of
+# k8s.io/client-go/kubernetes took 124 s instead of 148 s (GOGC=100), peak
+# RSS 625 MB instead of 458 MB. It changes no output, so no cache key.
+export GOGC="${GOGC:-400}"
 # The build is module-proxy only: a fallback to "direct" would hang on hosts
 # this network cannot reach.
 export GOPROXY="${GOPROXY%%,direct}"
