@@ -7,10 +7,12 @@ import {
   DEFAULT_KEY_ALGORITHM,
   DEFAULT_LOCKDOWN,
   DEFAULT_NETWORK_POLICY,
+  DEFAULT_READY_TIMEOUT_SECONDS,
   DEFAULT_SERVICE_ACCOUNT,
   DEFAULT_SSH_HOST,
   DEFAULT_TENANCY,
   DEFAULT_TENANT_PATH,
+  DEFAULT_WAIT_FOR_READY,
   defaultTenantBranch,
 } from "./defaults";
 import { fluxBootstrapProblems } from "./flux/validate";
@@ -35,6 +37,8 @@ const fluxSchema = z.strictObject({
   manifestsSha256: z.string().optional(),
   keyAlgorithm: z.enum(KEY_ALGORITHMS as [string, ...string[]]).default(DEFAULT_KEY_ALGORITHM),
   keyRotation: z.string().optional(),
+  waitForReady: z.boolean().default(DEFAULT_WAIT_FOR_READY),
+  readyTimeoutSeconds: z.number().default(DEFAULT_READY_TIMEOUT_SECONDS),
   lockdown: z.boolean().default(DEFAULT_LOCKDOWN),
   defaultServiceAccount: z.string().default(DEFAULT_SERVICE_ACCOUNT),
   registry: z.string().optional(),
@@ -60,6 +64,7 @@ const tenantSchema = z.strictObject({
   path: z.string().default(DEFAULT_TENANT_PATH),
   namespaceQuota: z.union([z.number(), z.literal(UNLIMITED)]).optional(),
   keyRotation: z.string().optional(),
+  waitForReady: z.boolean().default(DEFAULT_WAIT_FOR_READY),
 });
 
 const stackSchema = z.object({
@@ -105,6 +110,7 @@ export interface TenantConfig {
   readonly namespaceQuota?: number | typeof UNLIMITED;
   readonly sharedRepository: boolean;
   readonly keyRotation?: string;
+  readonly waitForReady: boolean;
 }
 
 /** The validated stack config, defaults applied. */
@@ -251,6 +257,7 @@ function parseSettings(raw: RawStackConfig, names: KeyNames): { config: StackCon
       namespaceQuota: t.namespaceQuota,
       sharedRepository: t.sharedRepository,
       ...(t.keyRotation === undefined ? {} : { keyRotation: t.keyRotation }),
+      waitForReady: t.waitForReady,
     };
   });
   // A tenant missing its repository has been told above; the sharing check would only repeat it.

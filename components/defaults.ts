@@ -36,6 +36,16 @@ export const GITHUB_KNOWN_HOSTS = [
   "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
 ].join("\n") + "\n";
 
+/**
+ * `pulumi up` does not wait for Flux to report flux-system or a tenant Ready:
+ * a tenant whose branch is still empty (or a cluster whose controllers do not
+ * run yet) must not fail the up. Turn it on per Kustomization.
+ */
+export const DEFAULT_WAIT_FOR_READY = false;
+
+/** How long `pulumi up` waits for a Kustomization asked to be Ready, in seconds. */
+export const DEFAULT_READY_TIMEOUT_SECONDS = 300;
+
 /** Tenants are isolated per tenant, by Capsule. */
 export const DEFAULT_TENANCY = "capsule" as const;
 

@@ -67,6 +67,22 @@ export function forceApply<M extends object>(metadata: M): M & { annotations: Re
   return { ...metadata, annotations: { ...existing, ...FORCE_APPLY } };
 }
 
+/**
+ * Annotations that make the Kubernetes provider wait, on create and update,
+ * until the object reports `Ready=True` for its current generation (Flux sets
+ * the condition's observedGeneration), for at most `timeoutSeconds`; past it
+ * the up fails on that object, named by its resource name.
+ */
+export function untilReady(timeoutSeconds: number): Record<string, string> {
+  return { "pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": String(timeoutSeconds) };
+}
+
+/** `object` with {@link untilReady} added to its annotations when `wait` is true. */
+export function waitingForReady<O extends KubeObjectInput>(object: O, wait: boolean, timeoutSeconds: number): O {
+  if (!wait) return object;
+  return { ...object, metadata: { ...object.metadata, annotations: { ...object.metadata.annotations, ...untilReady(timeoutSeconds) } } };
+}
+
 /** A stable, readable key for an object: `deployment-flux-system-source-controller`. */
 export function objectKey(o: KubeObject): string {
   const ns = o.metadata.namespace ? `${o.metadata.namespace}-` : "";

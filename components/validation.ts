@@ -86,6 +86,12 @@ export function rotationProblem(rotation: string): string | undefined {
   return label && `${label}; use a date (2026-12-02) or a counter (2)`;
 }
 
+/** Why `seconds` cannot bound a wait for Ready: a whole number from 10 to 7200, or undefined. */
+export function readyTimeoutProblem(seconds: number): string | undefined {
+  return Number.isInteger(seconds) && seconds >= 10 && seconds <= 7200
+    ? undefined : `is ${seconds}; give whole seconds from 10 to 7200`;
+}
+
 /** Why `version` is not a Flux release tag like `v2.7.5`, or undefined. */
 export function fluxVersionProblem(version: string): string | undefined {
   return /^v\d+\.\d+\.\d+$/.test(version)

@@ -9,11 +9,11 @@ import * as assert from "node:assert/strict";
 import { performance } from "node:perf_hooks";
 import { OpMap } from "@pulumi/pulumi/automation";
 import { bootstrap } from "../lab/client/bootstrap";
-import { Branch, controllerRunning, controllers, fluxStatus, GITREPO, removeCapsuleResidue, stopRunner } from "../lab/client/flux";
+import { Branch, controllerRunning, controllers, fluxStatus, GITREPO, KS, removeCapsuleResidue, stopRunner } from "../lab/client/flux";
 import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
 import { getObject, kubectl, secretData, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
 import { changes, LabStack, PLATFORM_REPO, TenantSpec } from "../lab/client/stack";
-import { sa, seedBranch } from "../lab/client/threats";
+import { configMap, kustomization, sa, seedBranch, yaml } from "../lab/client/threats";
 import { TenantWatch, WatchReport } from "../lab/client/watch";
 
 const TOKEN = "e2e-token";
@@ -180,13 +180,43 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
     });
   });
 
-  it("5. destroy with Flux running: finalizers honoured, nothing stuck, no key left on GitHub", async () => {
+  it("5. wait for Ready: a tenant that is not Ready fails the up naming it; once Flux can apply it, the up returns with it Ready", async () => {
+    const NEW = { name: "new-team", home: "new-team-apps" };
+    await double.createBranch(OWNER, PLATFORM_REPO, NEW.name);
+    await lab.setFlux({ readyTimeoutSeconds: 20 });
+    // ./apps is not on the branch yet: Flux reports the Kustomization Ready=False.
+    await lab.setTenants([...TENANTS, { name: NEW.name, namespaces: [NEW.home], sharedRepository: true, path: "./apps", waitForReady: true }]);
+    say("--- wait for Ready (new tenant): the preview a reviewer sees");
+    const preview = summary(await lab.preview());
+    const t0 = performance.now();
+    const failed = await lab.up().then(() => undefined, (e: Error) => e);
+    const failedAfter = Math.round((performance.now() - t0) / 1000);
+    assert.ok(failed, "pulumi up must fail while new-team is not Ready");
+    const line = failed.message.split("\n").find((l) => /new-team-sync/.test(l) && /error|timed out|Ready/i.test(l));
+    assert.ok(line, `the error names new-team's Kustomization: ${short(failed.message, 600)}`);
+    const flux = fluxStatus(KS, NEW.name, NEW.home);
+    assert.equal(flux?.ready?.status, "False");
+    say(`up failed after ${failedAfter}s: ${short(line, 200)}; Flux says: ${short(flux?.ready?.message, 160)}`);
+    const branch = new Branch(double, TOKEN, OWNER, PLATFORM_REPO, NEW.name);
+    await branch.put("apps/app.yaml", yaml([configMap("app", NEW.home)]));
+    await branch.put("apps/kustomization.yaml", kustomization(["app.yaml"]));
+    const t1 = performance.now();
+    await lab.up();
+    const readyAfter = Math.round((performance.now() - t1) / 1000);
+    const ready = fluxStatus(KS, NEW.name, NEW.home);
+    assert.equal(ready?.ready?.status, "True", "up returned only once new-team was Ready");
+    assert.ok(getObject("configmap", "app", NEW.home), "new-team's app applied");
+    rows.push({ scenario: "wait for Ready (new tenant)", preview, upSeconds: readyAfter, notReady: 0, authErrors: 0,
+      result: `not Ready: up failed after ${failedAfter}s naming new-team-sync; with ./apps committed: up returned Ready in ${readyAfter}s`, ok: true });
+  });
+
+  it("6. destroy with Flux running: finalizers honoured, nothing stuck, no key left on GitHub", async () => {
     assert.ok(controllerRunning("kustomize-controller") && controllerRunning("source-controller"), "Flux runs");
     const t0 = performance.now();
     const destroyed = changes(await lab.destroy());
     const destroySeconds = Math.round((performance.now() - t0) / 1000);
     say(`destroy: ${JSON.stringify(destroyed)} in ${destroySeconds}s, Flux running throughout`);
-    const namespaces = ["flux-system", ...watched.map((t) => t.home)];
+    const namespaces = ["flux-system", ...watched.map((t) => t.home), "new-team-apps"];
     await waitFor(`${namespaces.join(", ")} gone`, () => (namespaces.every((n) => getObject("namespace", n) === undefined) ? true : undefined), 120_000);
     const goneSeconds = Math.round((performance.now() - t0) / 1000);
     const crds = kubectl(["get", "crd", "-o", "name"]).stdout.split("\n").filter((n) => n.endsWith(".fluxcd.io"));

@@ -29,9 +29,13 @@ describe("stack config", () => {
     assert.equal(c.flux.keyAlgorithm, "ecdsa-p384");
     assert.equal(c.flux.sshHost, "github.com");
     assert.deepEqual(c.flux.componentsExtra, []);
+    assert.equal(c.flux.waitForReady, false);
+    assert.equal(c.flux.readyTimeoutSeconds, 300);
+    assert.equal(c.flux.keyRotation, undefined);
     assert.equal(c.tenancy, "capsule");
     assert.deepEqual(c.tenants[0], {
       name: "dev-team", namespaces: ["dev-team-apps", "dev-team-tools"], repository: "fleet-infra", branch: "dev-team", path: "./", namespaceQuota: 3, sharedRepository: true,
+      waitForReady: false,
     });
     assert.equal(c.tenants[1]!.repository, "ops-fleet");
   });
@@ -55,6 +59,8 @@ describe("stack config", () => {
       "flux-capsule:flux.keyRotation \"Dec 2\" is not a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit); use a date (2026-12-02) or a counter (2)"],
     ["a tenant key rotation that cannot name a key", (c) => { (c.tenants[1] as Record<string, unknown>).keyRotation = "2026/12/02"; },
       "flux-capsule:tenants[1] \"ops-team\": keyRotation \"2026/12/02\" is not a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit); use a date (2026-12-02) or a counter (2)"],
+    ["a wait for Ready that is not whole seconds", (c) => { c.flux.readyTimeoutSeconds = 2.5; },
+      "flux-capsule:flux.readyTimeoutSeconds is 2.5; give whole seconds from 10 to 7200"],
     ["an unknown tenancy", (c) => { c.tenancy = "vcluster"; },
       "flux-capsule:tenancy is \"vcluster\"; use one of \"capsule\", \"namespace\""],
     ["an absolute path", (c) => { c.flux.path = "/clusters/dev"; },

@@ -303,6 +303,17 @@ describe("stack program (component options)", () => {
     assert.doesNotMatch(String(mocks.one(T.file, "flux-kustomization").inputs.content), /serviceAccountName|args/);
   });
 
+  it("waits for Ready only where asked: flux-system and the tenants that set waitForReady", async () => {
+    const c = baseConfig();
+    const plain = await runStack(c);
+    for (const k of plain.mocks.ofType(T.kustomization)) assert.equal(meta(k).annotations, undefined, `${k.name}: no wait by default`);
+    const tenants = [{ ...c.tenants[0]!, waitForReady: true }, c.tenants[1]!];
+    const { mocks } = await runStack({ ...c, flux: { ...c.flux, waitForReady: true, readyTimeoutSeconds: 120 }, tenants });
+    const waits = Object.fromEntries(mocks.ofType(T.kustomization).map((k) => [k.name, meta(k).annotations]));
+    const wait = { "pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": "120" };
+    assert.deepEqual(waits, { "flux-sync": wait, "dev-team-sync": wait, "ops-team-sync": undefined });
+  });
+
   it("rotates the keys whose keyRotation is set, and only those", async () => {
     const c = baseConfig();
     const tenants = [{ ...c.tenants[0]!, keyRotation: "3" }, c.tenants[1]!];

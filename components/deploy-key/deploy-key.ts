@@ -123,7 +123,6 @@ export class DeployKey extends pulumi.ComponentResource {
 }
 
 /** The title a key of `rotation` is registered under: `title` itself when there is none. */
-export function rotationTitle(title: string, rotation: string | undefined): string {
+function rotationTitle(title: string, rotation: string | undefined): string {
   return rotation === undefined ? title : `${title} (rotation ${rotation})`;
 }
-

@@ -2,8 +2,8 @@ import * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DeployKey } from "../deploy-key/deploy-key";
-import { DEFAULT_BRANCH, DEFAULT_LOCKDOWN, DEFAULT_SERVICE_ACCOUNT, DEFAULT_SSH_HOST } from "../defaults";
-import { isCustomObject, kubeResource, objectKey } from "../kube";
+import { DEFAULT_BRANCH, DEFAULT_LOCKDOWN, DEFAULT_READY_TIMEOUT_SECONDS, DEFAULT_SERVICE_ACCOUNT, DEFAULT_SSH_HOST, DEFAULT_WAIT_FOR_READY } from "../defaults";
+import { isCustomObject, kubeResource, objectKey, waitingForReady } from "../kube";
 import { GitHubWriteQueue, KeyAlgorithm, sshRepoUrl } from "../shared";
 import { ArgumentError, assertValidArgs, cleanRepoPath, FLUX_NAMESPACE } from "../validation";
 import { isCrd } from "./manifests";
@@ -33,6 +33,10 @@ export interface FluxBootstrapArgs {
   readonly componentsExtra?: readonly string[];
   /** Deploy key algorithm. Default `ecdsa-p384`, as `flux bootstrap`. */
   readonly keyAlgorithm?: KeyAlgorithm;
+  /** `pulumi up` waits until Flux reports flux-system's Kustomization Ready (at most `readyTimeoutSeconds`). Default false. */
+  readonly waitForReady?: boolean;
+  /** How long a wait for Ready lasts, in seconds (10 to 7200). Default 300. */
+  readonly readyTimeoutSeconds?: number;
   /** Change it (a date, a counter) to rotate the deploy key (`rotation` of {@link DeployKey}). Default: none. */
   readonly keyRotation?: string;
   /** Multi-tenancy lockdown (no cross-namespace refs, no remote bases, default account). Default true. */
@@ -167,7 +171,8 @@ export class FluxBootstrap extends pulumi.ComponentResource {
       parent: this,
       dependsOn: [...crds, ...installed, this.deployKey, ...(namespace ? [namespace] : [])],
     });
-    kubeResource(`${name}-sync`, kustomizationObject, {
+    const sync = waitingForReady(kustomizationObject, args.waitForReady ?? DEFAULT_WAIT_FOR_READY, args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS);
+    kubeResource(`${name}-sync`, sync, {
       parent: this,
       dependsOn: [...crds, ...installed, source, ...files, ...(namespace ? [namespace] : [])],
     });

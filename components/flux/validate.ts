@@ -10,6 +10,7 @@ import {
   gitHostProblems,
   Problems,
   quote,
+  readyTimeoutProblem,
   registryProblem,
   repoPathProblem,
   repositoryNameProblem,
@@ -33,6 +34,7 @@ export interface FluxBootstrapShape {
   readonly knownHosts?: string;
   readonly deployKeyTitle?: string;
   readonly keyRotation?: string;
+  readonly readyTimeoutSeconds?: number;
   readonly manifestsSha256?: string;
   readonly tolerations?: readonly Readonly<Record<string, unknown>>[];
 }
@@ -58,6 +60,7 @@ export function fluxBootstrapProblems(a: FluxBootstrapShape, reconcilers: readon
     .text("registry", a.registry, registryProblem)
     .text("deployKeyTitle", a.deployKeyTitle, (t) => CONTROL_CHARACTER.test(t) ? "must not contain control characters" : undefined)
     .text("keyRotation", a.keyRotation, rotationProblem)
+    .check("readyTimeoutSeconds", a.readyTimeoutSeconds, readyTimeoutProblem)
     .text("manifestsSha256", a.manifestsSha256, (h) => /^[0-9a-f]{64}$/.test(h)
       ? undefined : `${quote(h)} is not a SHA-256 digest; give the 64 lower-case hex digits \`sha256sum install.yaml\` prints`)
     .list.concat(gitHostProblems(a.sshHost ?? DEFAULT_SSH_HOST, a.knownHosts));

@@ -30,6 +30,10 @@ export interface PlatformFlux {
   manifestsSha256?: string;
   /** Deploy key algorithm. Default `ecdsa-p384`. */
   keyAlgorithm?: KeyAlgorithm;
+  /** `pulumi up` waits until Flux reports flux-system Ready. Default false. */
+  waitForReady?: boolean;
+  /** How long each wait for Ready lasts (flux-system's and the tenants'), in seconds. Default 300. */
+  readyTimeoutSeconds?: number;
   /** Change it (a date or a counter, a DNS-1123 label) to rotate the platform deploy key: the new key is registered before the old one is removed. Default: none. */
   keyRotation?: string;
   /** The multi-tenancy lockdown. Default true. */
@@ -85,6 +89,8 @@ export interface PlatformTenant {
   path?: string;
   /** Change it (a date or a counter, a DNS-1123 label) to rotate the tenant's deploy key. Default: none. */
   keyRotation?: string;
+  /** `pulumi up` waits until Flux reports the tenant's Kustomization Ready. Default false, so a tenant whose branch is still empty does not fail the up. */
+  waitForReady?: boolean;
   /**
    * Most namespaces the tenant may own (capsule mode): a number at least the
    * namespaces listed, or `"unlimited"`. Default: exactly those listed.
@@ -237,6 +243,7 @@ export class Platform extends pulumi.ComponentResource {
       mode: config.tenancy,
       owner: config.owner,
       keyAlgorithm: config.flux.keyAlgorithm,
+      readyTimeoutSeconds: config.flux.readyTimeoutSeconds,
       defaultServiceAccount: config.flux.defaultServiceAccount,
       reservedNamespaces: config.reservedNamespaces,
       sshHost: config.flux.sshHost,

@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_READY_TIMEOUT_SECONDS, DEFAULT_WAIT_FOR_READY } from "../defaults";
 import { DeployKey } from "../deploy-key/deploy-key";
-import { KubeObjectInput, kubeResource } from "../kube";
+import { KubeObjectInput, kubeResource, waitingForReady } from "../kube";
 import { GitHubWriteQueue, KeyAlgorithm, KubeObject } from "../shared";
 import { assertValidArgs } from "../validation";
 import { CAPSULE_TENANT_LABEL, renderTenant, TenantNames, TenantRenderInput } from "./render";
@@ -21,6 +22,14 @@ export interface TenantArgs extends Omit<TenantRenderInput, "name"> {
   readonly defaultServiceAccount?: string;
   /** Deploy key algorithm. Default `ecdsa-p384`. */
   readonly keyAlgorithm?: KeyAlgorithm;
+  /**
+   * `pulumi up` waits until Flux reports the tenant's Kustomization Ready (at
+   * most `readyTimeoutSeconds`); past it the up fails naming the tenant's
+   * Kustomization. Default false: a tenant whose branch is still empty does not fail the up.
+   */
+  readonly waitForReady?: boolean;
+  /** How long a wait for Ready lasts, in seconds (10 to 7200). Default 300. */
+  readonly readyTimeoutSeconds?: number;
   /** Change it (a date, a counter) to rotate the tenant's deploy key (`rotation` of {@link DeployKey}). Default: none. */
   readonly keyRotation?: string;
   /** `known_hosts` for the Git host. Default: GitHub's published host keys. */
@@ -115,7 +124,8 @@ export class Tenant extends pulumi.ComponentResource {
 
     const [sourceObject, kustomizationObject] = render.sync;
     const source = kubeResource(`${name}-source`, sourceObject, { parent: this, dependsOn: [...after, namespaces.get(render.home)!, this.deployKey] });
-    kubeResource(`${name}-sync`, kustomizationObject, { parent: this, dependsOn: [...after, source, ...access, ...(capsuleTenant ? [capsuleTenant] : [])] });
+    const sync = waitingForReady(kustomizationObject, args.waitForReady ?? DEFAULT_WAIT_FOR_READY, args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS);
+    kubeResource(`${name}-sync`, sync, { parent: this, dependsOn: [...after, source, ...access, ...(capsuleTenant ? [capsuleTenant] : [])] });
 
     this.tenantName = tenant;
     this.home = render.home;

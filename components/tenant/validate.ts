@@ -7,6 +7,7 @@ import {
   gitHostProblems,
   Problems,
   quote,
+  readyTimeoutProblem,
   repoPathProblem,
   repositoryNameProblem,
   reservedNamespaceProblem,
@@ -28,6 +29,7 @@ export interface TenantShape {
   readonly knownHosts?: string;
   readonly sharedRepository?: boolean;
   readonly keyRotation?: string;
+  readonly readyTimeoutSeconds?: number;
 }
 
 /** What a tenant is checked against: the platform around it. */
@@ -60,6 +62,7 @@ export function tenantProblems(t: TenantShape, ctx: TenantContext): FieldProblem
     .text("branch", t.branch, branchProblem)
     .text("path", t.path, repoPathProblem)
     .text("keyRotation", t.keyRotation, rotationProblem)
+    .check("readyTimeoutSeconds", t.readyTimeoutSeconds, readyTimeoutProblem)
     .check("namespaceQuota", t.namespaceQuota, (q) => quotaProblem(q, t.namespaces.length, ctx.mode));
   if (t.sshHost !== undefined || t.knownHosts !== undefined) p.list.push(...gitHostProblems(t.sshHost ?? DEFAULT_SSH_HOST, t.knownHosts));
   return p.list;
