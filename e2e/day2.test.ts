@@ -31,6 +31,9 @@ const watched = TENANTS.map((t) => ({ name: t.name, home: t.namespaces[0]! }));
 /** One printed row of the day-two table. */
 interface Row { scenario: string; preview: string; upSeconds: number; notReady: number; authErrors: number; result: string; ok: boolean }
 
+/** The tenants as last configured, with tenant `name` changed by `change`. */
+const changed = (lab: LabStack, name: string, change: (t: TenantSpec) => TenantSpec) => lab.tenants.map((t) => (t.name === name ? change(t) : t));
+
 const summary = (m: OpMap) => Object.entries(changes(m)).map(([op, n]) => `${n} ${op}`).join(", ") || "no changes";
 
 /** The keys registered on a repository, as `title` -> key. */
@@ -155,7 +158,7 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
   it("3. tenant key rotation: data-team's keyRotation set; the other tenants untouched", async () => {
     const oldKey = secretData("data-team-deploy-key", "data-team-apps")["identity.pub"];
     const others = keysOn(double, PLATFORM_REPO);
-    await scenario("tenant key rotation (data-team)", () => lab.setTenants(TENANTS.map((t) => (t.name === "data-team" ? { ...t, keyRotation: "2026-12-02" } : t))), async () => {
+    await scenario("tenant key rotation (data-team)", () => lab.setTenants(changed(lab, "data-team", (t) => ({ ...t, keyRotation: "2026-12-02" }))), async () => {
       const keys = keysOn(double, DATA_REPO);
       assert.deepEqual([...keys.keys()], ["tenant data-team flux-capsule/e2e-day2 (rotation 2026-12-02)"]);
       assert.notEqual([...keys.values()][0], oldKey, "a new key");
@@ -180,12 +183,32 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
     });
   });
 
-  it("5. wait for Ready: a tenant that is not Ready fails the up naming it; once Flux can apply it, the up returns with it Ready", async () => {
+  it("5. tenant moves: dev-team to another branch, then gains a namespace and loses it, with Flux reconciling throughout", async () => {
+    const dev = TENANTS[0]!;
+    const moved = "dev-team-v2";
+    await double.createBranch(OWNER, PLATFORM_REPO, moved, dev.name);
+    await scenario("branch move (dev-team)", () => lab.setTenants(changed(lab, dev.name, (t) => ({ ...t, branch: moved }))), async () => {
+      const source = getObject<{ spec: { ref: { branch: string } } }>(GITREPO, dev.name, dev.namespaces[0]!);
+      assert.equal(source?.spec.ref.branch, moved);
+      return `GitRepository on ${moved}; dev-team fetches: ${await fetchesNow(dev.name, dev.namespaces[0]!)}`;
+    }, { expectPreview: (plan) => assert.deepEqual(plan, { update: 1 }, "only the tenant's GitRepository") });
+    await scenario("namespace added (dev-team)", () => lab.setTenants(changed(lab, dev.name, (t) => ({ ...t, namespaces: [...dev.namespaces, "dev-team-tools"] }))), async () => {
+      assert.ok(getObject("namespace", "dev-team-tools"), "the new namespace exists");
+      return "dev-team-tools created in dev-team's Capsule Tenant";
+    });
+    await scenario("namespace removed (dev-team)", () => lab.setTenants(changed(lab, dev.name, (t) => ({ ...t, namespaces: dev.namespaces }))), async () => {
+      await waitFor("dev-team-tools gone", () => (getObject("namespace", "dev-team-tools") === undefined ? true : undefined), 60_000);
+      assert.ok(getObject("configmap", "app", dev.namespaces[0]!), "dev-team's home workload kept");
+      return "dev-team-tools deleted; the home namespace and its workload kept";
+    });
+  });
+
+  it("6. wait for Ready: a tenant that is not Ready fails the up naming it; once Flux can apply it, the up returns with it Ready", async () => {
     const NEW = { name: "new-team", home: "new-team-apps" };
     await double.createBranch(OWNER, PLATFORM_REPO, NEW.name);
     await lab.setFlux({ readyTimeoutSeconds: 20 });
     // ./apps is not on the branch yet: Flux reports the Kustomization Ready=False.
-    await lab.setTenants([...TENANTS, { name: NEW.name, namespaces: [NEW.home], sharedRepository: true, path: "./apps", waitForReady: true }]);
+    await lab.setTenants([...lab.tenants, { name: NEW.name, namespaces: [NEW.home], sharedRepository: true, path: "./apps", waitForReady: true }]);
     say("--- wait for Ready (new tenant): the preview a reviewer sees");
     const preview = summary(await lab.preview());
     const t0 = performance.now();
@@ -210,7 +233,7 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
       result: `not Ready: up failed after ${failedAfter}s naming new-team-sync; with ./apps committed: up returned Ready in ${readyAfter}s`, ok: true });
   });
 
-  it("6. destroy with Flux running: finalizers honoured, nothing stuck, no key left on GitHub", async () => {
+  it("7. destroy with Flux running: finalizers honoured, nothing stuck, no key left on GitHub", async () => {
     assert.ok(controllerRunning("kustomize-controller") && controllerRunning("source-controller"), "Flux runs");
     const t0 = performance.now();
     const destroyed = changes(await lab.destroy());

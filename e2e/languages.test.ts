@@ -158,11 +158,15 @@ describe("Platform from every language, under the real engine", function () {
     assert.ok(before.includes("flux-capsule:index:FluxBootstrap flux <- stack"), "0.1.0 has its components at the root");
 
     const current = await LabStack.create({ ...common });
-    const preview = changes(await current.preview());
-    say(`today's index.ts on the same stack, preview: ${JSON.stringify(preview)}`);
-    assert.deepEqual(preview, { create: 1 }, "only the Platform component itself is new");
+    const lines: string[] = [];
+    const preview = changes((await current.stack.preview({ diff: false, onOutput: (o) => lines.push(o) })).changeSummary);
+    const updated = lines.join("").split("\n").filter((l) => /^\s*~\s+[\w.-]+:[\w./-]*:\S+ \S+ update/.test(l)).map((l) => l.trim());
+    say(`today's index.ts on the same stack, preview: ${JSON.stringify(preview)}; updated: ${updated.join(" | ")}`);
+    // Since 0.1.0 the stack program's provider updates Secrets in place (a key rotation must not delete the key's Secret).
+    assert.deepEqual(preview, { create: 1, update: 1 }, "only the Platform component itself is new, and the provider gains enableSecretMutable");
+    assert.deepEqual(updated, ["~  pulumi:providers:kubernetes cluster update [diff: +enableSecretMutable]"]);
     const applied = changes(await current.up());
-    assert.deepEqual(applied, { create: 1 });
+    assert.deepEqual(applied, { create: 1, update: 1 });
     assert.deepEqual(changes(await current.preview(true)), {}, "converged: preview --refresh shows nothing to do");
     typescript = await resourceList(current.stack);
     const moved = before.map((r) => r.replace(/ <- stack$/, " <- flux-capsule:index:Platform"));
