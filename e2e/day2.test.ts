@@ -88,6 +88,8 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
       row = { ...row, notReady: Object.values(report.notReadySeconds).reduce((a, b) => a + b, 0), authErrors: report.authErrors };
       row.result = await check(report);
       if (report.messages.length) say(`${name}: failures seen by the watcher: ${report.messages.join(" | ")}`);
+      const reconciling = Object.entries(report.reconcilingSeconds).filter(([, n]) => n > 0);
+      if (reconciling.length) row.result += `; reconciling a new revision (Ready=Unknown): ${reconciling.map(([t, n]) => `${t} ${n}s`).join(", ")}`;
       row.ok = o.tenantImpact !== undefined || (row.notReady === 0 && row.authErrors === 0);
       if (o.tenantImpact !== undefined) row.result += ` (not counted against the goal: ${o.tenantImpact})`;
       else {
@@ -215,14 +217,21 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
     const failed = await lab.up().then(() => undefined, (e: Error) => e);
     const failedAfter = Math.round((performance.now() - t0) / 1000);
     assert.ok(failed, "pulumi up must fail while new-team is not Ready");
-    const line = failed.message.split("\n").find((l) => /new-team-sync/.test(l) && /error|timed out|Ready/i.test(l));
-    assert.ok(line, `the error names new-team's Kustomization: ${short(failed.message, 600)}`);
+    // The provider's error names the object; Flux's reason comes with it, as a warning relayed from its Event.
+    assert.match(failed.message, /Kustomization new-team-sync .*failed/, "the up's output names new-team's Kustomization as what failed");
+    const line = failed.message.split("\n").find((l) => /timed out waiting|failed to fully initialize/.test(l));
+    assert.ok(line, `the provider's error says what it waited for: ${failed.message.slice(-3000)}`);
     const flux = fluxStatus(KS, NEW.name, NEW.home);
     assert.equal(flux?.ready?.status, "False");
-    say(`up failed after ${failedAfter}s: ${short(line, 200)}; Flux says: ${short(flux?.ready?.message, 160)}`);
+    const reason = failed.message.split("\n").find((l) => /new-team-sync/.test(l) && /warning: \w+: /.test(l) && l.includes(flux!.ready!.message.slice(0, 40)));
+    assert.ok(reason, `Flux's message (${flux?.ready?.message}) is in the up's output: ${short(failed.message, 600)}`);
+    say(`up failed after ${failedAfter}s: ${short(line, 200)}; with Flux's reason: ${short(reason.replace(/^.*warning: /, ""), 160)}`);
     const branch = new Branch(double, TOKEN, OWNER, PLATFORM_REPO, NEW.name);
     await branch.put("apps/app.yaml", yaml([configMap("app", NEW.home)]));
     await branch.put("apps/kustomization.yaml", kustomization(["app.yaml"]));
+    // Flux fetches the new commit at its own interval (1m): give the wait room, and ask for the fetch now, as `flux reconcile source git` would.
+    await lab.setFlux({ readyTimeoutSeconds: 120 });
+    kubectl(["annotate", "--overwrite", GITREPO, NEW.name, "-n", NEW.home, `reconcile.fluxcd.io/requestedAt=${Date.now()}`]);
     const t1 = performance.now();
     await lab.up();
     const readyAfter = Math.round((performance.now() - t1) / 1000);

@@ -17,8 +17,14 @@ export interface WatchedTenant { readonly name: string; readonly home: string }
 export interface WatchReport {
   /** Samples taken (about one a second). */
   readonly samples: number;
-  /** Seconds each tenant's Kustomization was seen not Ready=True, by tenant. */
+  /**
+   * Seconds each tenant's Kustomization was seen failed (Ready=False) or
+   * gone, by tenant. Ready=Unknown is Flux reconciling a new revision, which
+   * any commit causes while the last one stays applied: counted apart.
+   */
   readonly notReadySeconds: Readonly<Record<string, number>>;
+  /** Seconds each tenant's Kustomization was seen reconciling (Ready=Unknown), by tenant. */
+  readonly reconcilingSeconds: Readonly<Record<string, number>>;
   /** Samples in which a GitRepository (a tenant's or flux-system) failed to fetch for want of authentication. */
   readonly authErrors: number;
   /** The distinct failure messages seen, `<namespace>/<name>: <message>`. */
@@ -50,6 +56,7 @@ export class TenantWatch {
   private unreadable = 0;
   private authErrors = 0;
   private readonly notReady = new Map<string, number>();
+  private readonly reconciling = new Map<string, number>();
   private readonly messages = new Set<string>();
 
   constructor(private readonly tenants: readonly WatchedTenant[], private readonly everyMs = 1000, private readonly pokeEveryMs = 5000) {}
@@ -67,6 +74,7 @@ export class TenantWatch {
     return {
       samples: this.samples,
       notReadySeconds: Object.fromEntries(this.tenants.map((t) => [t.name, this.notReady.get(t.name) ?? 0])),
+      reconcilingSeconds: Object.fromEntries(this.tenants.map((t) => [t.name, this.reconciling.get(t.name) ?? 0])),
       authErrors: this.authErrors,
       messages: [...this.messages],
       unreadable: this.unreadable,
@@ -96,7 +104,8 @@ export class TenantWatch {
       for (const t of this.tenants) {
         const ks = items.find((o) => o.kind === "Kustomization" && o.metadata.name === t.name && o.metadata.namespace === t.home);
         const ready = ks?.status?.conditions?.find((c) => c.type === "Ready");
-        if (ready?.status !== "True") this.notReady.set(t.name, (this.notReady.get(t.name) ?? 0) + this.everyMs / 1000);
+        const counter = ready?.status === "True" ? undefined : ready?.status === "Unknown" ? this.reconciling : this.notReady;
+        counter?.set(t.name, (counter.get(t.name) ?? 0) + this.everyMs / 1000);
       }
     } catch {
       this.unreadable++;
