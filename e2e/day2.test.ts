@@ -9,7 +9,7 @@ import * as assert from "node:assert/strict";
 import { performance } from "node:perf_hooks";
 import { OpMap } from "@pulumi/pulumi/automation";
 import { bootstrap } from "../lab/client/bootstrap";
-import { Branch, controllerRunning, controllers, fluxStatus, GITREPO, KS, removeCapsuleResidue, stopRunner } from "../lab/client/flux";
+import { Branch, controllerRunning, controllers, fluxStatus, GITREPO, KS, removeCapsuleResidue, requestReconcile, stopRunner } from "../lab/client/flux";
 import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
 import { getObject, kubectl, secretData, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
 import { changes, LabStack, PLATFORM_REPO, TenantSpec } from "../lab/client/stack";
@@ -43,8 +43,7 @@ function keysOn(double: GitHubDouble, repo: string): Map<string, string> {
 
 /** A reconcile of a GitRepository requested now and handled with Ready=True: it fetched with the key it holds now. */
 async function fetchesNow(name: string, ns: string): Promise<string> {
-  const token = `day2-${Date.now()}`;
-  assert.equal(kubectl(["annotate", "--overwrite", GITREPO, name, "-n", ns, `reconcile.fluxcd.io/requestedAt=${token}`]).status, 0);
+  const token = requestReconcile(GITREPO, name, ns);
   const s = await waitFor(`GitRepository ${ns}/${name} to fetch`, () => {
     const st = fluxStatus(GITREPO, name, ns);
     return st?.lastHandledReconcileAt === token && st.ready?.status !== "Unknown" ? st : undefined;
@@ -231,7 +230,7 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
     await branch.put("apps/kustomization.yaml", kustomization(["app.yaml"]));
     // Flux fetches the new commit at its own interval (1m): give the wait room, and ask for the fetch now, as `flux reconcile source git` would.
     await lab.setFlux({ readyTimeoutSeconds: 120 });
-    kubectl(["annotate", "--overwrite", GITREPO, NEW.name, "-n", NEW.home, `reconcile.fluxcd.io/requestedAt=${Date.now()}`]);
+    requestReconcile(GITREPO, NEW.name, NEW.home);
     const t1 = performance.now();
     await lab.up();
     const readyAfter = Math.round((performance.now() - t1) / 1000);

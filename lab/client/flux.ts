@@ -200,7 +200,7 @@ export function fluxStatus(kind: string, name: string, namespace: string): FluxS
 }
 
 /** Asks the controller to reconcile now (what `flux reconcile` does); returns the token. */
-function requestReconcile(kind: string, name: string, namespace: string): string {
+export function requestReconcile(kind: string, name: string, namespace: string): string {
   const token = new Date().toISOString() + Math.random().toString(36).slice(2, 6);
   kubectlOk(["annotate", "--overwrite", kind, name, "-n", namespace, `reconcile.fluxcd.io/requestedAt=${token}`]);
   return token;
