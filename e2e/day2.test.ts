@@ -4,16 +4,18 @@
 // every GitRepository's fetch once a second (lab/client/watch.ts). Each
 // scenario prints its preview (what a reviewer sees on the pull request) and
 // a row: scenario | preview | up time | tenant seconds not Ready | fetch auth
-// errors | result. Needs `npm run lab:up` first.
+// errors | result. The preview is printed as the pull request's comment
+// (`pulumi preview --diff`, what the preview workflow posts). Needs
+// `npm run lab:up` first.
 import * as assert from "node:assert/strict";
 import { performance } from "node:perf_hooks";
 import { OpMap } from "@pulumi/pulumi/automation";
 import { bootstrap } from "../lab/client/bootstrap";
-import { Branch, controllerRunning, controllers, fluxStatus, GITREPO, KS, removeCapsuleResidue, requestReconcile, stopRunner } from "../lab/client/flux";
+import { Branch, controllerRunning, controllers, fluxStatus, GITREPO, KS, removeCapsuleResidue, requestReconcile, stopRunner, syncTo } from "../lab/client/flux";
 import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
-import { getObject, kubectl, secretData, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
+import { canI, getObject, kubectl, secretData, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
 import { changes, LabStack, PLATFORM_REPO, TenantSpec } from "../lab/client/stack";
-import { configMap, kustomization, sa, seedBranch, yaml } from "../lab/client/threats";
+import { configMap, kustomization, printTable, runThreat, sa, seedBranch, threats, yaml } from "../lab/client/threats";
 import { TenantWatch, WatchReport } from "../lab/client/watch";
 
 const TOKEN = "e2e-token";
@@ -21,6 +23,8 @@ const say = (line: string) => process.stdout.write(`      ${line}\n`);
 
 /** Three tenants: two on branches of the platform repository, one with a repository of its own. */
 const DATA_REPO = "data-fleet";
+/** Where data-team moves (scenario 5): a copy of its repository. */
+const DATA_REPO_MOVED = "data-fleet-v2";
 const TENANTS: TenantSpec[] = [
   { name: "dev-team", namespaces: ["dev-team-apps"], sharedRepository: true },
   { name: "ops-team", namespaces: ["ops-team-apps"], sharedRepository: true },
@@ -35,6 +39,22 @@ interface Row { scenario: string; preview: string; upSeconds: number; notReady: 
 const changed = (lab: LabStack, name: string, change: (t: TenantSpec) => TenantSpec) => lab.tenants.map((t) => (t.name === name ? change(t) : t));
 
 const summary = (m: OpMap) => Object.entries(changes(m)).map(([op, n]) => `${n} ${op}`).join(", ") || "no changes";
+
+/** Longest preview a reviewer should have to read for one routine change. */
+const COMMENT_LINES = 80;
+
+/**
+ * Prints the pull request's comment for a change (the preview workflow's
+ * `pulumi preview --diff`) and requires it to be readable: at most
+ * {@link COMMENT_LINES} lines, ending with the summary of changes.
+ */
+function printComment(scenario: string, comment: string): void {
+  const lines = comment.trimEnd().split("\n");
+  say(`--- ${scenario}: the pull request comment (pulumi preview --diff), ${lines.length} lines`);
+  for (const line of lines) say(`  | ${line}`);
+  assert.ok(lines.length <= COMMENT_LINES, `${scenario}: the preview comment has ${lines.length} lines, more than a reviewer should read (${COMMENT_LINES})`);
+  assert.ok(lines.some((l) => /^Resources:/.test(l.trim())), `${scenario}: the comment ends with the change summary`);
+}
 
 /** The keys registered on a repository, as `title` -> key. */
 function keysOn(double: GitHubDouble, repo: string): Map<string, string> {
@@ -74,9 +94,9 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
     const watch = new TenantWatch(watched).start();
     let row: Row = { scenario: name, preview: "", upSeconds: 0, notReady: 0, authErrors: 0, result: "", ok: false };
     try {
-      say(`--- ${name}: the preview a reviewer sees`);
-      const plan = await lab.preview(o.refresh ?? false);
+      const { plan, comment } = await lab.previewForReview(o.refresh ?? false);
       row.preview = summary(plan);
+      printComment(name, comment);
       o.expectPreview?.(changes(plan));
       const t0 = performance.now();
       await lab.up(o.refresh ?? false);
@@ -110,10 +130,11 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
     assert.equal(getObject("namespace", "flux-system"), undefined, "the lab must start without Flux (another stack is up?)");
     assert.ok(!controllerRunning("kustomize-controller") && !controllerRunning("flux-runner"), "Flux controllers already running in the lab");
     const dir = sharedTempDir("e2e-day2-");
-    double = await startDouble(dir, TOKEN, { [PLATFORM_REPO]: ["dev-team", "ops-team"], [DATA_REPO]: [] });
+    double = await startDouble(dir, TOKEN, { [PLATFORM_REPO]: ["dev-team", "ops-team"], [DATA_REPO]: [], [DATA_REPO_MOVED]: [] });
     for (const t of TENANTS) {
       await seedBranch(new Branch(double, TOKEN, OWNER, t.repository ?? PLATFORM_REPO, t.branch ?? t.name), t.namespaces[0]!);
     }
+    await seedBranch(new Branch(double, TOKEN, OWNER, DATA_REPO_MOVED, "main"), "data-team-apps");
     controllers("up.sh", ["--only", "capsule", ...TENANTS.flatMap((t) => ["--capsule-user", `ServiceAccount:${sa(t.namespaces[0]!, t.name)}`])]);
     lab = await LabStack.create({ name: "e2e-day2", tenancy: "capsule", tenants: TENANTS, double, token: TOKEN, stateDir: dir });
   });
@@ -184,7 +205,20 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
     });
   });
 
-  it("5. tenant moves: dev-team to another branch, then gains a namespace and loses it, with Flux reconciling throughout", async () => {
+  it("5. tenant moves: data-team to another repository, dev-team to another branch, then gains a namespace and loses it, with Flux reconciling throughout", async () => {
+    const oldKey = secretData("data-team-deploy-key", "data-team-apps")["identity.pub"];
+    await scenario("repository move (data-team)", () => lab.setTenants(changed(lab, "data-team", (t) => ({ ...t, repository: DATA_REPO_MOVED }))), async () => {
+      assert.deepEqual([...keysOn(double, DATA_REPO).keys()], [], `no key left on ${DATA_REPO}`);
+      const moved = [...keysOn(double, DATA_REPO_MOVED)];
+      assert.equal(moved.length, 1, `one key on ${DATA_REPO_MOVED}`);
+      const [title, key] = moved[0]!;
+      assert.notEqual(key, oldKey, "a new key: GitHub refuses one key on two repositories, and the new one must exist before the old goes");
+      assert.equal(secretData("data-team-deploy-key", "data-team-apps")["identity.pub"], key, "the Secret holds the new key");
+      const source = getObject<{ spec: { url: string } }>(GITREPO, "data-team", "data-team-apps");
+      assert.match(source?.spec.url ?? "", new RegExp(`/${DATA_REPO_MOVED}(\\.git)?$`), "the GitRepository points at the new repository");
+      return `new key "${title}" on ${DATA_REPO_MOVED}, none left on ${DATA_REPO}; data-team fetches: ${await fetchesNow("data-team", "data-team-apps")}`;
+    }, { expectPreview: (plan) => assert.deepEqual(plan, { replace: 2, update: 2 }, "the key pair and its registration replaced (new first), the Secret and the GitRepository updated") });
+
     const dev = TENANTS[0]!;
     const moved = "dev-team-v2";
     await double.createBranch(OWNER, PLATFORM_REPO, moved, dev.name);
@@ -241,7 +275,42 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
       result: `not Ready: up failed after ${failedAfter}s naming new-team-sync; with ./apps committed: up returned Ready in ${readyAfter}s`, ok: true });
   });
 
-  it("7. destroy with Flux running: finalizers honoured, nothing stuck, no key left on GitHub", async () => {
+  it("7. mode switch: capsule to namespace and back; namespaces and workloads kept, no power of the old mode left", async () => {
+    const homes = lab.tenants.map((t) => t.namespaces[0]!);
+    const apps = () => homes.filter((h) => getObject("configmap", "app", h) !== undefined);
+    assert.deepEqual(apps(), homes, "every tenant's app, before the switch");
+    const capsuleTenants = () => kubectl(["get", "tenants.capsule.clastix.io", "-o", "name"]).stdout.split("\n").filter(Boolean);
+    const owners = (ns: string) => (getObject<{ metadata: { ownerReferences?: { kind: string; name: string }[] } }>("namespace", ns)?.metadata.ownerReferences ?? [])
+      .filter((o) => o.kind === "Tenant").map((o) => o.name);
+    const dev = lab.tenants.find((t) => t.name === "dev-team")!;
+    const devBranch = new Branch(double, TOKEN, OWNER, PLATFORM_REPO, dev.branch ?? dev.name);
+
+    await scenario("mode switch: capsule to namespace", () => lab.setTenants(lab.tenants, "namespace"), async () => {
+      assert.deepEqual(apps(), homes, "every tenant's namespace and app kept");
+      assert.deepEqual(capsuleTenants(), [], "no Capsule Tenant left");
+      for (const h of homes) assert.deepEqual(owners(h), [], `${h} no longer owned by a Capsule Tenant`);
+      for (const t of lab.tenants) {
+        assert.ok(!canI(sa(t.namespaces[0]!, t.name), "create", "namespaces"), `${t.name}'s reconciler can no longer create namespaces (Capsule's provisioner binding)`);
+      }
+      // The isolation suite's namespace threats, now in namespace mode: a power kept from capsule mode shows here.
+      const rows = [];
+      for (const t of threats("").filter((x) => ["6a", "7a"].includes(x.id))) rows.push(await runThreat(devBranch, "namespace", t));
+      printTable(rows);
+      assert.deepEqual(rows.filter((r) => !r.ok).map((r) => `${r.id}: ${r.observed}`), [], "namespace-mode threats after the switch");
+      await syncTo(dev.namespaces[0]!, dev.name, dev.name, await seedBranch(devBranch, dev.namespaces[0]!));
+      return `every namespace and app kept, no Capsule Tenant or binding left; threats ${rows.map((r) => r.id).join(", ")} denied as in namespace mode`;
+    });
+
+    await scenario("mode switch: namespace to capsule", () => lab.setTenants(lab.tenants, "capsule"), async () => {
+      assert.deepEqual(apps(), homes, "every tenant's namespace and app kept");
+      for (const t of lab.tenants) assert.deepEqual(owners(t.namespaces[0]!), [t.name], `${t.namespaces[0]} placed in Capsule Tenant ${t.name}`);
+      const left = lab.tenants.filter((t) => getObject("rolebinding", `${t.name}-reconciler`, t.namespaces[0]!) !== undefined).map((t) => t.name);
+      assert.deepEqual(left, [], "namespace mode's RoleBindings removed");
+      return `every namespace and app kept, each home namespace in its Capsule Tenant; namespace mode's RoleBindings gone`;
+    });
+  });
+
+  it("8. destroy with Flux running: finalizers honoured, nothing stuck, no key left on GitHub", async () => {
     assert.ok(controllerRunning("kustomize-controller") && controllerRunning("source-controller"), "Flux runs");
     const t0 = performance.now();
     const destroyed = changes(await lab.destroy());
@@ -252,7 +321,7 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
     const goneSeconds = Math.round((performance.now() - t0) / 1000);
     const crds = kubectl(["get", "crd", "-o", "name"]).stdout.split("\n").filter((n) => n.endsWith(".fluxcd.io"));
     assert.deepEqual(crds, [], "Flux's CRDs gone");
-    const keys = [PLATFORM_REPO, DATA_REPO].flatMap((r) => double.listKeys(OWNER, r));
+    const keys = [PLATFORM_REPO, DATA_REPO, DATA_REPO_MOVED].flatMap((r) => double.listKeys(OWNER, r));
     assert.deepEqual(keys, [], "no deploy key left on GitHub");
     await waitFor("the runner to stop the deleted controllers", () => (controllerRunning("kustomize-controller") ? undefined : true), 30_000, 250);
     const row: Row = { scenario: "destroy with Flux running", preview: JSON.stringify(destroyed), upSeconds: destroySeconds, notReady: 0, authErrors: 0,

@@ -74,10 +74,15 @@ export class DeployKey extends pulumi.ComponentResource {
     // own: the engine creates them (and updates the Secret) before it deletes
     // the ones the program no longer declares, at the end of the update.
     const generation = args.rotation === undefined ? "" : `-${args.rotation}`;
+    const title = rotationTitle(args.title, args.rotation);
     const key = new tls.PrivateKey(
       `${name}-key${generation}`,
       algorithm === "ed25519" ? { algorithm: "ED25519" } : { algorithm: "ECDSA", ecdsaCurve: "P384" },
-      { parent: this },
+      // A registration elsewhere (another repository, another title) gets a
+      // new key: GitHub refuses a key registered twice, and a new key is what
+      // lets the new registration exist before the old one goes, so a
+      // repository move has no moment without a key GitHub accepts.
+      { parent: this, replacementTrigger: registrationTrigger(args.repository, title) },
     );
     // GitHub stores the key without comment or newline; registering and
     // storing exactly that form keeps refreshes free of spurious diffs.
@@ -85,11 +90,11 @@ export class DeployKey extends pulumi.ComponentResource {
 
     const deployKey = (args.githubQueue ?? new GitHubWriteQueue()).enqueue((after) => new github.RepositoryDeployKey(
       `${name}-deploy-key${generation}`,
-      { repository: args.repository, title: rotationTitle(args.title, args.rotation), key: publicKey, readOnly: true },
-      // Every field forces replacement and titles are unique per repository:
-      // the old key must go before the new one can take its title (a
-      // rotation avoids that window: its title is new).
-      { parent: this, deleteBeforeReplace: true, dependsOn: after },
+      { repository: args.repository, title, key: publicKey, readOnly: true },
+      // Every field forces replacement, and each replacement comes with a new
+      // key (above) under another repository or title: the engine registers
+      // it, switches the Secret, and removes the old registration last.
+      { parent: this, dependsOn: after },
     ));
 
     const secret = new k8s.core.v1.Secret(
@@ -120,6 +125,15 @@ export class DeployKey extends pulumi.ComponentResource {
       secretName: this.secretName,
     });
   }
+}
+
+/**
+ * What a key pair is for: a new value (the key registered on another
+ * repository, or under another title) replaces the key. Stacks made before
+ * the trigger existed hold none, which the engine does not count as a change.
+ */
+function registrationTrigger(repository: string, title: string): string {
+  return `${repository}\n${title}`;
 }
 
 /** The title a key of `rotation` is registered under: `title` itself when there is none. */

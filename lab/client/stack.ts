@@ -126,6 +126,16 @@ export class LabStack {
     return r.changeSummary;
   }
 
+  /**
+   * `pulumi preview --diff` (`--refresh` when asked), as the preview workflow
+   * runs it: `comment` is its output, the text the workflow posts on the pull
+   * request.
+   */
+  async previewForReview(refresh = false): Promise<{ plan: OpMap; comment: string }> {
+    const r = await this.stack.preview({ refresh, diff: true });
+    return { plan: r.changeSummary, comment: r.stdout };
+  }
+
   /** `pulumi up`; with `refresh`, as the up workflow runs it (drift is repaired). */
   async up(refresh = false): Promise<OpMap> {
     const r = await this.stack.up({ refresh, onOutput: progress(this.options.name) });
