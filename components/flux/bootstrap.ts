@@ -113,9 +113,11 @@ export class FluxBootstrap extends pulumi.ComponentResource {
     const namespace = nsObject
       ? (kubeResource(`${name}-${objectKey(nsObject)}`, nsObject, { parent: this }) as k8s.core.v1.Namespace)
       : undefined;
+    // A Flux upgrade changes every CRD's schemas: the preview shows that a
+    // CRD changes and its labels' new version, not thousands of schema lines.
     const crds = render.objects
       .filter(isCrd)
-      .map((o) => kubeResource(`${name}-${objectKey(o)}`, o, { parent: this }));
+      .map((o) => kubeResource(`${name}-${objectKey(o)}`, o, { parent: this, hideDiffs: [CRD_SCHEMAS] }));
     const installed: pulumi.Resource[] = [];
     for (const o of render.objects) {
       if (o === nsObject || isCrd(o)) continue;
@@ -159,7 +161,12 @@ export class FluxBootstrap extends pulumi.ComponentResource {
           commitMessage: message,
           overwriteOnCreate: true,
         },
-        { parent: this, dependsOn: [...new Set([...after, ...files.slice(-1)])] },
+        {
+          parent: this,
+          dependsOn: [...new Set([...after, ...files.slice(-1)])],
+          // The components file is the whole release: its commit message names the version.
+          hideDiffs: file === "gotk-components.yaml" ? ["content"] : [],
+        },
       )));
     }
 
@@ -195,6 +202,9 @@ export class FluxBootstrap extends pulumi.ComponentResource {
     });
   }
 }
+
+/** Where a CRD keeps its schemas: diffs below it are left out of the preview's display (not out of the plan). */
+const CRD_SCHEMAS = "spec.versions";
 
 /** The branch Flux reconciles and the files are committed to. */
 function branchOf(args: FluxBootstrapArgs): string {

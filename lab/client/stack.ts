@@ -129,11 +129,19 @@ export class LabStack {
   /**
    * `pulumi preview --diff` (`--refresh` when asked), as the preview workflow
    * runs it: `comment` is its output, the text the workflow posts on the pull
-   * request.
+   * request; `changed`, the URNs of the resources it would change.
    */
-  async previewForReview(refresh = false): Promise<{ plan: OpMap; comment: string }> {
-    const r = await this.stack.preview({ refresh, diff: true });
-    return { plan: r.changeSummary, comment: r.stdout };
+  async previewForReview(refresh = false): Promise<{ plan: OpMap; comment: string; changed: string[] }> {
+    const changed: string[] = [];
+    const r = await this.stack.preview({
+      refresh,
+      diff: true,
+      onEvent: (e) => {
+        const m = e.resourcePreEvent?.metadata;
+        if (m && m.op !== "same" && m.op !== "refresh" && m.op !== "read") changed.push(m.urn);
+      },
+    });
+    return { plan: r.changeSummary, comment: r.stdout, changed };
   }
 
   /** `pulumi up`; with `refresh`, as the up workflow runs it (drift is repaired). */
