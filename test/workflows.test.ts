@@ -18,6 +18,9 @@ type Job = {
   steps: Step[];
 };
 type Workflow = { on: Record<string, unknown>; permissions?: Record<string, string> | string; jobs: Record<string, Job> };
+
+/** The step that runs Pulumi: preview's `pulumi preview` run step, up's pulumi/actions step. */
+const pulumiStep = (steps: Step[]) => steps.find((s) => /^pulumi preview /.test(s.run ?? "") || (s.uses?.startsWith("pulumi/actions@") && s.with?.command))!;
 const workflows = path.join(root, ".github", "workflows");
 const workflowFiles = () => fs.readdirSync(workflows).filter((f) => f.endsWith(".yml") || f.endsWith(".yaml"));
 const read = (file: string) => fs.readFileSync(path.join(workflows, file), "utf8");
@@ -106,27 +109,32 @@ describe("GitHub workflows", function () {
     }
   });
 
-  it("preview runs on pull requests with refresh and a PR comment; up runs on main", () => {
+  it("preview runs on pull requests with refresh and posts the comment rendered from its events; up runs on main", () => {
     const preview = load("preview.yml");
     const up = load("up.yml");
     assert.ok(preview.on.pull_request, "preview on pull_request");
     assert.deepEqual((up.on.push as { branches: string[] }).branches, ["main"]);
-    const step = (wf: Workflow) => Object.values(wf.jobs)[0]!.steps.find((s) => s.uses?.startsWith("pulumi/actions@"))!;
-    assert.deepEqual([step(preview).with!.command, step(preview).with!.refresh, step(preview).with!["comment-on-pr"]], ["preview", true, true]);
-    assert.equal(step(up).with!.command, "up");
+    const steps = Object.values(preview.jobs)[0]!.steps;
+    const run = pulumiStep(steps).run!;
+    for (const flag of ["--refresh", "--diff", "--non-interactive", '--event-log "$RUNNER_TEMP/preview-events.jsonl"']) assert.ok(run.includes(flag), `preview: ${flag} in ${run}`);
+    const comment = steps.find((s) => (s.run ?? "").includes("deploy/preview-comment.ts"));
+    assert.ok(comment, "a step renders the comment with deploy/preview-comment.ts");
+    assert.ok(comment.run!.includes('"$RUNNER_TEMP/preview-events.jsonl"') && comment.run!.includes("gh pr comment"), "from the preview's event log, posted with gh");
+    assert.ok(steps.indexOf(comment) > steps.indexOf(pulumiStep(steps)), "after the preview");
+    assert.ok(fs.existsSync(path.join(root, "deploy", "preview-comment.ts")));
+    assert.equal(pulumiStep(Object.values(up.jobs)[0]!.steps).with!.command, "up");
   });
 
   it("preview runs the policy pack (README \"Policy pack\")", () => {
     const preview = load("preview.yml");
-    const pulumi = Object.values(preview.jobs)[0]!.steps.find((s) => s.uses?.startsWith("pulumi/actions@"))!;
-    assert.equal(pulumi.with!.policyPacks, "policy");
+    assert.ok(pulumiStep(Object.values(preview.jobs)[0]!.steps).run!.includes("--policy-pack policy"));
     assert.ok(fs.existsSync(path.join(root, "policy", "PulumiPolicy.yaml")));
   });
 
   it("loads the program without a second type check only after npm test has type-checked it", () => {
     for (const file of ["preview.yml", "up.yml"]) {
       const steps = Object.values(load(file).jobs)[0]!.steps;
-      const pulumiAt = steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
+      const pulumiAt = steps.indexOf(pulumiStep(steps));
       assert.equal(steps[pulumiAt]!.env?.PULUMI_NODEJS_TRANSPILE_ONLY, "true", `${file}: the pulumi step loads transpile-only`);
       assert.ok(steps.slice(0, pulumiAt).some((s) => s.run === "npm test"), `${file}: npm test (lint, type check, unit tests) runs before it`);
     }
@@ -180,8 +188,8 @@ describe("GitHub workflows", function () {
       for (const job of Object.values(preview.jobs)) {
         assert.equal(job.if, "github.event.pull_request.head.repo.full_name == github.repository");
         assert.equal(envName(job), "preview-${{ matrix.stack }}");
-        const pulumi = job.steps.find((s) => s.uses?.startsWith("pulumi/actions@"))!;
-        assert.equal(pulumi.with!.command, "preview");
+        const pulumi = pulumiStep(job.steps);
+        assert.match(pulumi.run!, /^pulumi preview /);
         assert.equal(pulumi.env!.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_ACCESS_TOKEN_PREVIEW }}");
         assert.equal(pulumi.env!.GITHUB_TOKEN, "${{ secrets.PLATFORM_GITHUB_TOKEN_READONLY }}");
         assert.ok(job.steps.some((s) => s.env?.KUBECONFIG_DATA === "${{ secrets.KUBECONFIG_PREVIEW }}"), "kubeconfig from KUBECONFIG_PREVIEW");

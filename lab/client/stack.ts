@@ -2,8 +2,9 @@
 // file backend, the GitHub double as GitHub, the lab cluster as the cluster.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
+import { EngineEvent, LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
 import type { PlatformTenant } from "../../components";
+import { previewComment } from "../../deploy/preview-comment";
 import type { GitHubApi } from "./github";
 import { CONTEXT, KUBECONFIG, labFlux, ROOT } from "./lab";
 
@@ -127,21 +128,17 @@ export class LabStack {
   }
 
   /**
-   * `pulumi preview --diff` (`--refresh` when asked), as the preview workflow
-   * runs it: `comment` is its output, the text the workflow posts on the pull
-   * request; `changed`, the URNs of the resources it would change.
+   * `pulumi preview` (`--refresh` when asked) as the preview workflow runs
+   * it: `comment` is what the workflow posts on the pull request
+   * (deploy/preview-comment.ts, from the same engine events); `changed`, the
+   * URNs of the resources it would change.
    */
   async previewForReview(refresh = false): Promise<{ plan: OpMap; comment: string; changed: string[] }> {
-    const changed: string[] = [];
-    const r = await this.stack.preview({
-      refresh,
-      diff: true,
-      onEvent: (e) => {
-        const m = e.resourcePreEvent?.metadata;
-        if (m && m.op !== "same" && m.op !== "refresh" && m.op !== "read") changed.push(m.urn);
-      },
-    });
-    return { plan: r.changeSummary, comment: r.stdout, changed };
+    const events: EngineEvent[] = [];
+    const r = await this.stack.preview({ refresh, onEvent: (e) => events.push(e) });
+    const changed = events.map((e) => e.resourcePreEvent?.metadata)
+      .filter((m) => m !== undefined && !["same", "refresh", "read"].includes(m.op)).map((m) => m!.urn);
+    return { plan: r.changeSummary, comment: previewComment(events, this.options.name), changed };
   }
 
   /** `pulumi up`; with `refresh`, as the up workflow runs it (drift is repaired). */
@@ -183,7 +180,7 @@ export class LabStack {
   }
 }
 
-/** Changes other than `same` in a summary: `{create: 3}`. */
+/** Changes in a summary: `{create: 3}`; not `same`, nor `read` (the stack program reads its last update's outputs). */
 export function changes(summary: OpMap): Record<string, number> {
-  return Object.fromEntries(Object.entries(summary).filter(([op, n]) => op !== "same" && (n ?? 0) > 0)) as Record<string, number>;
+  return Object.fromEntries(Object.entries(summary).filter(([op, n]) => op !== "same" && op !== "read" && (n ?? 0) > 0)) as Record<string, number>;
 }

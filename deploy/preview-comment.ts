@@ -1,0 +1,95 @@
+// The pull request comment of a `pulumi preview`: one line per resource the
+// change (or drift, with --refresh) would touch, the fields that differ, the
+// policy violations and warnings, and the summary. Read from the engine's
+// events: the preview workflow's `pulumi preview --event-log <file>`, or the
+// Automation API's onEvent (the lab's day-two suite prints the same text).
+//
+// `pulumi preview --diff` as a comment is unreadable for this stack: with
+// --refresh it lists every refreshed resource with its changed outputs
+// (managedFields, resourceVersion: thousands of lines once Flux has applied
+// its own objects), and a Flux upgrade prints every CRD schema.
+//
+//   node -r ts-node/register/transpile-only deploy/preview-comment.ts EVENTS.jsonl STACK > comment.md
+import * as fs from "node:fs";
+import type { EngineEvent, OpType } from "@pulumi/pulumi/automation";
+
+/** The steps a reviewer reads; reads and refreshes are how the engine looks, not what it would do. */
+const SHOWN: readonly OpType[] = ["create", "update", "delete", "replace", "create-replacement", "delete-replaced", "import", "import-replacement", "discard", "discard-replaced", "remove-pending-replace"];
+
+/** The steps of one replacement. */
+const REPLACEMENT: readonly OpType[] = ["replace", "create-replacement", "delete-replaced"];
+
+/** The sign Pulumi prints for an operation. */
+const SIGN: Partial<Record<OpType, string>> = { create: "+", update: "~", delete: "-", replace: "+-", "create-replacement": "++", "delete-replaced": "--", import: "=", "import-replacement": "=>" };
+
+/** Longest cell of changed fields, so a resource stays one line. */
+const FIELDS_WIDTH = 100;
+
+/** `urn:pulumi:stack::project::a$b$type::name` -> name. */
+function resourceName(urn: string): string {
+  return urn.slice(urn.lastIndexOf("::") + 2);
+}
+
+/** Markdown-safe table cell: no colour codes (ANSI or Pulumi's `<{%...%}>`), pipes or newlines. */
+function cell(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\x1b\[[0-9;]*m|<\{%[^%]*%\}>/g, "").replace(/[|\r\n]/g, " ").trim();
+}
+
+/**
+ * The comment for one stack's preview. Resources appear once each (a
+ * replacement's create and delete steps are one `+-` line), in the engine's
+ * order; fields are the top-level properties that differ.
+ */
+export function previewComment(events: readonly EngineEvent[], stack: string): string {
+  const rows: string[] = [];
+  const seen = new Set<string>();
+  // A replacement's steps (replace, create-replacement, delete-replaced) come in any order: one `+-` line.
+  const replaced = new Set(events.map((e) => e.resourcePreEvent?.metadata).filter((m) => m && REPLACEMENT.includes(m.op)).map((m) => m!.urn));
+  const notes: string[] = [];
+  let summary: Record<string, number> | undefined;
+  for (const e of events) {
+    const step = e.resourcePreEvent?.metadata;
+    if (step && SHOWN.includes(step.op) && !seen.has(step.urn)) {
+      seen.add(step.urn);
+      const fields = (step.diffs ?? Object.keys(step.detailedDiff ?? {})).join(", ");
+      const shortFields = fields.length > FIELDS_WIDTH ? `${fields.slice(0, FIELDS_WIDTH - 1)}…` : fields;
+      const op: OpType = replaced.has(step.urn) ? "replace" : step.op;
+      rows.push(`| \`${SIGN[op] ?? op}\` | ${cell(resourceName(step.urn))} | \`${cell(step.type)}\` | ${cell(shortFields)} |`);
+    }
+    if (e.policyEvent) {
+      const p = e.policyEvent;
+      notes.push(`- policy ${p.enforcementLevel} \`${p.policyPackName}/${p.policyName}\`${p.resourceUrn ? ` on ${resourceName(p.resourceUrn)}` : ""}: ${cell(p.message)}`);
+    }
+    const d = e.diagnosticEvent;
+    if (d && (d.severity === "error" || d.severity === "warning") && !/^using pulumi-resource-\S+ from \$PATH/.test(d.message.trim())) {
+      notes.push(`- ${d.severity}${d.urn ? ` (${resourceName(d.urn)})` : ""}: ${cell(d.message)}`);
+    }
+    if (e.summaryEvent) summary = e.summaryEvent.resourceChanges as Record<string, number>;
+  }
+  const counts = Object.entries(summary ?? {}).filter(([op, n]) => op !== "same" && n > 0).map(([op, n]) => `${n} to ${op}`);
+  const unchanged = summary?.same ?? 0;
+  return [
+    `### \`pulumi preview\` of ${stack}`,
+    "",
+    rows.length === 0 ? "No changes." : `Resources: ${counts.join(", ") || `${rows.length} changes`}; ${unchanged} unchanged.`,
+    ...(rows.length === 0 ? [] : ["", "| | resource | type | fields that differ |", "| --- | --- | --- | --- |", ...rows]),
+    ...(notes.length === 0 ? [] : ["", ...[...new Set(notes)]]),
+    "",
+    "The full diff is in the workflow's log.",
+  ].join("\n") + "\n";
+}
+
+/** Reads an event log written by `pulumi preview --event-log` (one JSON event per line). */
+export function readEventLog(file: string): EngineEvent[] {
+  return fs.readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as EngineEvent);
+}
+
+if (require.main === module) {
+  const [file, stack] = process.argv.slice(2);
+  if (!file || !stack) {
+    process.stderr.write("usage: preview-comment.ts EVENTS.jsonl STACK\n");
+    process.exit(2);
+  }
+  process.stdout.write(previewComment(readEventLog(file), stack));
+}

@@ -1,0 +1,62 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { EngineEvent, OpType } from "@pulumi/pulumi/automation";
+import { previewComment, readEventLog } from "../deploy/preview-comment";
+
+const URN = "urn:pulumi:dev::flux-capsule::flux-capsule:index:Platform$flux-capsule:index:Tenant$kubernetes:core/v1:Secret::";
+let sequence = 0;
+const base = () => ({ sequence: sequence++, timestamp: 0 });
+const step = (op: OpType, name: string, type: string, diffs?: string[]): EngineEvent =>
+  ({ ...base(), resourcePreEvent: { metadata: { op, urn: URN + name, type, provider: "", diffs } } }) as EngineEvent;
+const summary = (changes: Record<string, number>): EngineEvent =>
+  ({ ...base(), summaryEvent: { maybeCorrupt: false, durationSeconds: 1, resourceChanges: changes, policyPacks: {} } }) as EngineEvent;
+
+describe("the pull request comment of a preview (deploy/preview-comment.ts)", () => {
+  it("lists one line per resource the change touches, with the fields that differ; refreshes and sames are left out", () => {
+    const text = previewComment([
+      step("refresh", "dev-team-ns", "kubernetes:core/v1:Namespace"),
+      step("same", "flux-namespace", "kubernetes:core/v1:Namespace"),
+      step("create", "data-team-key-2", "tls:index/privateKey:PrivateKey"),
+      step("update", "data-team-secret", "kubernetes:core/v1:Secret", ["data", "stringData"]),
+      step("replace", "data-team-deploy-key", "github:index/repositoryDeployKey:RepositoryDeployKey", ["key", "repository"]),
+      step("create-replacement", "data-team-deploy-key", "github:index/repositoryDeployKey:RepositoryDeployKey", ["key", "repository"]),
+      step("delete-replaced", "data-team-deploy-key", "github:index/repositoryDeployKey:RepositoryDeployKey"),
+      summary({ create: 1, update: 1, replace: 1, same: 70 }),
+    ], "dev");
+    const rows = text.split("\n").filter((l) => l.startsWith("| `"));
+    assert.deepEqual(rows, [
+      "| `+` | data-team-key-2 | `tls:index/privateKey:PrivateKey` |  |",
+      "| `~` | data-team-secret | `kubernetes:core/v1:Secret` | data, stringData |",
+      "| `+-` | data-team-deploy-key | `github:index/repositoryDeployKey:RepositoryDeployKey` | key, repository |",
+    ]);
+    assert.match(text, /^### `pulumi preview` of dev$/m);
+    assert.match(text, /^Resources: 1 to create, 1 to update, 1 to replace; 70 unchanged\.$/m);
+  });
+
+  it("says so when nothing changes, and carries policy violations and warnings, not the lab's $PATH notices", () => {
+    const text = previewComment([
+      step("refresh", "dev-team-ns", "kubernetes:core/v1:Namespace"),
+      { ...base(), diagnosticEvent: { message: "using pulumi-resource-tls from $PATH at /x\n", color: "never", severity: "warning" } } as EngineEvent,
+      { ...base(), diagnosticEvent: { urn: URN + "s", message: "<{%fg 3%}>ArtifactFailed: path | not found\u001b[0m\n", color: "never", severity: "warning" } } as EngineEvent,
+      { ...base(), policyEvent: { resourceUrn: URN + "s", message: "read-only deploy keys only", color: "never", policyName: "deploy-keys-read-only", policyPackName: "flux-capsule", policyPackVersion: "1", enforcementLevel: "mandatory" } } as EngineEvent,
+      summary({ same: 79 }),
+    ], "dev");
+    assert.match(text, /^No changes\.$/m);
+    assert.ok(!text.includes("$PATH"), text);
+    assert.match(text, /^- warning \(s\): ArtifactFailed: path {3}not found$/m, "colour codes, pipes and newlines cannot break the markdown");
+    assert.match(text, /^- policy mandatory `flux-capsule\/deploy-keys-read-only` on s: read-only deploy keys only$/m);
+  });
+
+  it("reads the event log `pulumi preview --event-log` writes, one JSON event per line", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preview-comment-"));
+    try {
+      const file = path.join(dir, "events.jsonl");
+      fs.writeFileSync(file, [step("delete", "old-key", "tls:index/privateKey:PrivateKey"), summary({ delete: 1 })].map((e) => JSON.stringify(e)).join("\n") + "\n");
+      assert.match(previewComment(readEventLog(file), "dev"), /^\| `-` \| old-key \|/m);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
