@@ -3,7 +3,7 @@
 // the cluster's provider. Everything else lives in components/.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { parseStackConfig, Platform, PlatformArgs, preparePlatform, readStackConfig } from "./components";
+import { ConfigError, LastUpdate, namespaceLosingChanges, parseStackConfig, Platform, PlatformArgs, preparePlatform, readStackConfig } from "./components";
 
 export = async () => {
   const config = parseStackConfig(readStackConfig());
@@ -18,6 +18,14 @@ export = async () => {
   // in the engine.
   await preparePlatform("platform", args);
 
+  // A change that would delete tenants' namespaces the config still lists
+  // (capsule to namespace mode, a tenant renamed) is refused before anything
+  // runs: the last update's outputs say what the stack had.
+  const last = new pulumi.StackReference("last-update", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
+  const [tenancy, tenants] = await Promise.all([last.getOutputDetails("tenancy"), last.getOutputDetails("tenants")]);
+  const problems = namespaceLosingChanges({ tenancy: tenancy.value, tenants: tenants.value } as LastUpdate, config);
+  if (problems.length > 0) throw new ConfigError(problems.length === 1 ? problems[0]! : `${problems.length} problems:\n  - ${problems.join("\n  - ")}`);
+
   // An explicit provider for the chosen context: nothing reaches whatever
   // cluster the ambient kubeconfig happens to point at.
   const kube = new pulumi.Config("kubernetes");
@@ -28,6 +36,7 @@ export = async () => {
   const platform = new Platform("platform", args, { providers: { kubernetes: cluster } });
 
   return {
+    tenancy: config.tenancy,
     fluxNamespace: platform.fluxNamespace,
     syncUrl: platform.syncUrl,
     platformPublicKey: platform.platformPublicKey,

@@ -19,6 +19,7 @@ export {
   partsOf,
   preparePlatform,
 } from "./platform/platform";
+export { LastUpdate, namespaceLosingChanges, NextUpdate } from "./platform/last-update";
 export { checkFluxBootstrap, FluxBootstrap, FluxBootstrapArgs } from "./flux/bootstrap";
 export { assertFluxRelease, releaseProblems, ReleaseCheckOptions, RELEASE_CONTROLLERS } from "./flux/release";
 export { Tenant, TenantArgs } from "./tenant/tenant";

@@ -5,17 +5,17 @@
 // scenario prints its preview (what a reviewer sees on the pull request) and
 // a row: scenario | preview | up time | tenant seconds not Ready | fetch auth
 // errors | result. The preview is printed as the pull request's comment
-// (`pulumi preview --diff`, what the preview workflow posts). Needs
+// (deploy/preview-comment.ts, what the preview workflow posts). Needs
 // `npm run lab:up` first.
 import * as assert from "node:assert/strict";
 import { performance } from "node:perf_hooks";
 import { OpMap } from "@pulumi/pulumi/automation";
 import { bootstrap } from "../lab/client/bootstrap";
-import { Branch, controllerRunning, controllers, fluxStatus, GITREPO, KS, removeCapsuleResidue, requestReconcile, stopRunner, syncTo } from "../lab/client/flux";
+import { Branch, controllerRunning, controllers, fluxStatus, GITREPO, KS, removeCapsuleResidue, requestReconcile, stopRunner } from "../lab/client/flux";
 import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
-import { canI, getObject, kubectl, secretData, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
+import { getObject, kubectl, secretData, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
 import { changes, LabStack, PLATFORM_REPO, TenantSpec } from "../lab/client/stack";
-import { configMap, kustomization, printTable, runThreat, sa, seedBranch, threats, yaml } from "../lab/client/threats";
+import { configMap, kustomization, sa, seedBranch, yaml } from "../lab/client/threats";
 import { TenantWatch, WatchReport } from "../lab/client/watch";
 
 const TOKEN = "e2e-token";
@@ -40,20 +40,20 @@ const changed = (lab: LabStack, name: string, change: (t: TenantSpec) => TenantS
 
 const summary = (m: OpMap) => Object.entries(changes(m)).map(([op, n]) => `${n} ${op}`).join(", ") || "no changes";
 
-/** Longest preview a reviewer should have to read for one routine change. */
-const COMMENT_LINES = 80;
+/** Longest pull request comment a reviewer should have to read for one routine change. */
+const COMMENT_LINES = 60;
 
 /**
- * Prints the pull request's comment for a change (the preview workflow's
- * `pulumi preview --diff`) and requires it to be readable: at most
- * {@link COMMENT_LINES} lines, ending with the summary of changes.
+ * Prints the pull request's comment for a change (deploy/preview-comment.ts,
+ * as the preview workflow posts it) and requires it to be readable: at most
+ * {@link COMMENT_LINES} lines, with the summary of changes.
  */
 function printComment(scenario: string, comment: string): void {
   const lines = comment.trimEnd().split("\n");
-  say(`--- ${scenario}: the pull request comment (pulumi preview --diff), ${lines.length} lines`);
+  say(`--- ${scenario}: the pull request comment, ${lines.length} lines`);
   for (const line of lines) say(`  | ${line}`);
   assert.ok(lines.length <= COMMENT_LINES, `${scenario}: the preview comment has ${lines.length} lines, more than a reviewer should read (${COMMENT_LINES})`);
-  assert.ok(lines.some((l) => /^Resources:/.test(l.trim())), `${scenario}: the comment ends with the change summary`);
+  assert.ok(lines.some((l) => /^(Resources: |No changes)/.test(l)), `${scenario}: the comment has the summary of changes`);
 }
 
 /** The keys registered on a repository, as `title` -> key. */
@@ -275,39 +275,33 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
       result: `not Ready: up failed after ${failedAfter}s naming new-team-sync; with ./apps committed: up returned Ready in ${readyAfter}s`, ok: true });
   });
 
-  it("7. mode switch: capsule to namespace and back; namespaces and workloads kept, no power of the old mode left", async () => {
+  it("7. changes that would delete namespaces the config still lists are refused before anything runs: capsule to namespace mode, a tenant renamed", async () => {
     const homes = lab.tenants.map((t) => t.namespaces[0]!);
     const apps = () => homes.filter((h) => getObject("configmap", "app", h) !== undefined);
-    assert.deepEqual(apps(), homes, "every tenant's app, before the switch");
-    const capsuleTenants = () => kubectl(["get", "tenants.capsule.clastix.io", "-o", "name"]).stdout.split("\n").filter(Boolean);
-    const owners = (ns: string) => (getObject<{ metadata: { ownerReferences?: { kind: string; name: string }[] } }>("namespace", ns)?.metadata.ownerReferences ?? [])
-      .filter((o) => o.kind === "Tenant").map((o) => o.name);
-    const dev = lab.tenants.find((t) => t.name === "dev-team")!;
-    const devBranch = new Branch(double, TOKEN, OWNER, PLATFORM_REPO, dev.branch ?? dev.name);
-
-    await scenario("mode switch: capsule to namespace", () => lab.setTenants(lab.tenants, "namespace"), async () => {
-      assert.deepEqual(apps(), homes, "every tenant's namespace and app kept");
-      assert.deepEqual(capsuleTenants(), [], "no Capsule Tenant left");
-      for (const h of homes) assert.deepEqual(owners(h), [], `${h} no longer owned by a Capsule Tenant`);
-      for (const t of lab.tenants) {
-        assert.ok(!canI(sa(t.namespaces[0]!, t.name), "create", "namespaces"), `${t.name}'s reconciler can no longer create namespaces (Capsule's provisioner binding)`);
-      }
-      // The isolation suite's namespace threats, now in namespace mode: a power kept from capsule mode shows here.
-      const rows = [];
-      for (const t of threats("").filter((x) => ["6a", "7a"].includes(x.id))) rows.push(await runThreat(devBranch, "namespace", t));
-      printTable(rows);
-      assert.deepEqual(rows.filter((r) => !r.ok).map((r) => `${r.id}: ${r.observed}`), [], "namespace-mode threats after the switch");
-      await syncTo(dev.namespaces[0]!, dev.name, dev.name, await seedBranch(devBranch, dev.namespaces[0]!));
-      return `every namespace and app kept, no Capsule Tenant or binding left; threats ${rows.map((r) => r.id).join(", ")} denied as in namespace mode`;
-    });
-
-    await scenario("mode switch: namespace to capsule", () => lab.setTenants(lab.tenants, "capsule"), async () => {
-      assert.deepEqual(apps(), homes, "every tenant's namespace and app kept");
-      for (const t of lab.tenants) assert.deepEqual(owners(t.namespaces[0]!), [t.name], `${t.namespaces[0]} placed in Capsule Tenant ${t.name}`);
-      const left = lab.tenants.filter((t) => getObject("rolebinding", `${t.name}-reconciler`, t.namespaces[0]!) !== undefined).map((t) => t.name);
-      assert.deepEqual(left, [], "namespace mode's RoleBindings removed");
-      return `every namespace and app kept, each home namespace in its Capsule Tenant; namespace mode's RoleBindings gone`;
-    });
+    const capsuleTenants = () => kubectl(["get", "tenants.capsule.clastix.io", "-o", "name"]).stdout.split("\n").filter(Boolean).sort();
+    const before = { apps: apps(), tenants: capsuleTenants(), keys: double.listKeys(OWNER, PLATFORM_REPO).length };
+    assert.deepEqual(before.apps, homes, "every tenant's app, before");
+    const refused = async (what: string, change: () => Promise<void>, pattern: RegExp) => {
+      await change();
+      const t0 = performance.now();
+      const error = await lab.preview().then(() => undefined, (e: Error) => e);
+      assert.ok(error, `${what}: the preview must fail`);
+      const line = error.message.split("\n").find((l) => pattern.test(l));
+      assert.ok(line, `${what}: the refusal says why: ${short(error.message, 1500)}`);
+      const upError = await lab.up().then(() => undefined, (e: Error) => e);
+      assert.ok(upError && pattern.test(upError.message), `${what}: up refuses too`);
+      assert.deepEqual({ apps: apps(), tenants: capsuleTenants(), keys: double.listKeys(OWNER, PLATFORM_REPO).length }, before, `${what}: nothing changed`);
+      const seconds = Math.round((performance.now() - t0) / 1000);
+      rows.push({ scenario: what, preview: "refused", upSeconds: seconds, notReady: 0, authErrors: 0,
+        result: `refused before any change: ${short(line.replace(/^.*?(tenancy|tenants\[)/, "$1"), 160)}; every namespace, app and Capsule Tenant kept`, ok: true });
+      say(`${what}: refused: ${short(line, 300)}`);
+    };
+    const tenants = lab.tenants;
+    await refused("mode switch: capsule to namespace", () => lab.setTenants(tenants, "namespace"), /tenancy: the stack runs in capsule mode; switching to namespace mode deletes every Capsule Tenant/);
+    await refused("tenant renamed (ops-team to operations)", () => lab.setTenants(changed(lab, "ops-team", (t) => ({ ...t, name: "operations" })), "capsule"),
+      /namespace "ops-team-apps" belongs to tenant "ops-team"; listing it under "operations"/);
+    await lab.setTenants(tenants, "capsule");
+    assert.deepEqual(changes(await lab.preview(true)), {}, "back to the config of the last update: nothing to do");
   });
 
   it("8. destroy with Flux running: finalizers honoured, nothing stuck, no key left on GitHub", async () => {

@@ -46,6 +46,8 @@ function fakePublicKey(name: string): string {
  */
 export class RecordingMocks implements pulumi.runtime.Mocks {
   readonly resources: Registered[] = [];
+  /** The outputs a StackReference reads (the stack program reads its own last update's). */
+  stackOutputs: Record<string, unknown> = {};
 
   newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
     const record: Registered = { type: args.type, name: args.name, inputs: args.inputs, dependencies: [], provider: args.provider };
@@ -59,6 +61,10 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         break;
       case "github:index/repositoryFile:RepositoryFile":
         state.commitSha = `sha-${args.name}`;
+        break;
+      case "pulumi:pulumi:StackReference":
+        state.outputs = this.stackOutputs;
+        state.secretOutputNames = [];
         break;
     }
     if (args.type.startsWith("kubernetes:") && typeof state.metadata === "object" && state.metadata !== null) {
@@ -99,7 +105,7 @@ interface RegisterRequest {
  */
 export async function useMocks(stack = "dev"): Promise<RecordingMocks> {
   const mocks = new RecordingMocks();
-  await pulumi.runtime.setMocks(mocks, "flux-capsule", stack, false);
+  await pulumi.runtime.setMocks(mocks, "flux-capsule", stack, false, "organization");
   const monitor = pulumi.runtime.getMonitor() as unknown as {
     registerResource(req: RegisterRequest, callback: (err: unknown, resp: unknown) => void): Promise<void>;
   };
