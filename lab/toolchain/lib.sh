@@ -41,12 +41,15 @@ GO_MODULES=$(cd "$(dirname "${BASH_SOURCE[0]}")/go" && pwd)
 # dependency package compiles once for all of them. Two for Pulumi: the engine
 # and the providers cannot share a pkg version (go/README.md). kubernetes
 # stays alone: it pins its staging modules to its own release. langhost, the
-# library that our two language hosts share, is in their group.
+# library that our two language hosts share, is in their group. The Flux
+# v2.7.3 controllers (the upgrade scenario's "before") are a group of their
+# own: the controllers' group would raise their libraries past the release.
 # shellcheck disable=SC2034 # read by check.sh and align.sh
 GO_GROUPS=(
   "pulumi pulumi-language-nodejs pulumi-language-python langhost"
   "pulumi-resource-kubernetes pulumi-resource-tls pulumi-resource-github"
   "etcd kwok source-controller kustomize-controller capsule"
+  "source-controller-v1.7 kustomize-controller-v1.7"
 )
 
 log() { printf '[toolchain %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
