@@ -62,8 +62,11 @@ ctrl_kill() { sup_stop 15 "$@"; }
 # ctrl_strays -> "PID NAME" of processes carrying our marker that no pid file accounts for.
 ctrl_strays() { sup_strays "env=$CTRL_MARKER_VAR=$CTRL_STATE"; }
 
-# ctrl_tools [flux] [capsule] -> sets KUBECTL, and with "flux" FLUX_TOOL_DIRS,
-# SOURCE_CONTROLLER, KUSTOMIZE_CONTROLLER, FLUX_CRDS (dirs), with "capsule" CAPSULE, CAPSULE_CRDS
+# ctrl_tools [flux] [capsule] -> sets KUBECTL, and with "flux" FLUX_TOOL_DIRS
+# (every version lab/toolchain/flux.sh builds: the lab's Flux release and the
+# older one of the upgrade scenario; the runner picks one by image tag),
+# SOURCE_CONTROLLER, KUSTOMIZE_CONTROLLER (the lab release's binaries),
+# FLUX_CRDS (the lab release's CRD dirs), with "capsule" CAPSULE, CAPSULE_CRDS
 # (dir); builds what is missing (lab/toolchain/*.sh).
 ctrl_tools() {
   local d part
@@ -81,10 +84,15 @@ ctrl_tools_flux() {
   while read -r d; do
     [ -n "$d" ] || continue
     FLUX_TOOL_DIRS+=("$d")
-    [ -x "$d/source-controller" ] && SOURCE_CONTROLLER=$d/source-controller
-    [ -x "$d/kustomize-controller" ] && KUSTOMIZE_CONTROLLER=$d/kustomize-controller
-    FLUX_CRDS+=("$d/crds")
   done < <(bash "$CTRL_ROOT/lab/toolchain/flux.sh")
+  # The CRDs of the lab's release only: they are the newest, and an older
+  # release's, applied after them, would replace them with older ones.
+  while read -r d; do
+    [ -n "$d" ] || continue
+    FLUX_CRDS+=("$d")
+    [ -x "${d%/crds}/source-controller" ] && SOURCE_CONTROLLER=${d%/crds}/source-controller
+    [ -x "${d%/crds}/kustomize-controller" ] && KUSTOMIZE_CONTROLLER=${d%/crds}/kustomize-controller
+  done < <(bash "$CTRL_ROOT/lab/toolchain/flux.sh" --crds)
   if [ -z "$SOURCE_CONTROLLER" ] || [ -z "$KUSTOMIZE_CONTROLLER" ]; then
     ctrl_log "FAILED: lab/toolchain/flux.sh gave no controller binaries"
     return 1

@@ -68,6 +68,24 @@ describe("lab/controllers/runner", () => {
     assert.equal(planFor(other, tools, lb).kind, "ignore");
   });
 
+  it("runs the binary of the Deployment's tag when the toolchain builds two versions (the upgrade scenario, Flux v2.7.3 -> v2.9.5)", () => {
+    const both = toolsFrom([
+      "/cache/tools/source-controller/v1.9.5-abc", "/cache/tools/kustomize-controller/v1.9.5-def",
+      "/cache/tools/source-controller/v1.7.3-123", "/cache/tools/kustomize-controller/v1.7.2-456",
+    ], () => true);
+    const binary = (tag: string, controller: string): string | undefined => {
+      const plan = planFor(applied(tag).get(controller)!, both, lb);
+      return plan.kind === "run" ? plan.binary : undefined;
+    };
+    assert.equal(binary("v1.7.3", "source-controller"), "/cache/tools/source-controller/v1.7.3-123/source-controller");
+    assert.equal(binary("v1.7.2", "kustomize-controller"), "/cache/tools/kustomize-controller/v1.7.2-456/kustomize-controller");
+    assert.equal(binary("v1.9.5", "source-controller"), "/cache/tools/source-controller/v1.9.5-abc/source-controller");
+    assert.equal(binary("v1.9.5", "kustomize-controller"), "/cache/tools/kustomize-controller/v1.9.5-def/kustomize-controller");
+    const plan = planFor(applied("v1.7.3").get("kustomize-controller")!, both, lb);
+    assert.equal(plan.kind, "refuse");
+    assert.match((plan as { reason: string }).reason, /no kustomize-controller v1\.7\.3 \(it builds v1\.9\.5, v1\.7\.2\)/);
+  });
+
   it("stops at 0 replicas and restarts on any template change", () => {
     const d = applied().get("kustomize-controller")!;
     const before = planFor(d, tools, lb);

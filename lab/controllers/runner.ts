@@ -10,7 +10,8 @@
  *
  * Every second it lists the Deployments. One whose first container's image is
  * ghcr.io/fluxcd/<controller>:<tag> for a controller of a --tool dir
- * (.../<controller>/<tag>-<key>, lab/toolchain/flux.sh) runs that dir's
+ * (.../<controller>/<tag>-<key>, lab/toolchain/flux.sh, which builds Flux
+ * v2.9.5's and v2.7.3's controllers for the upgrade scenario) runs that dir's
  * binary with the container's args and env: fieldRef and resourceFieldRef env
  * resolved and $(VAR) expanded as the kubelet does, the in-cluster-only flags
  * dropped and loopback addresses added (the ports of lab/controllers/lib.sh,

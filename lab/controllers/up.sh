@@ -12,8 +12,11 @@
 # `pulumi up` applied, later what Flux reconciles), with that Deployment's
 # args and env, and restarts, stops or refuses it as the Deployment changes;
 # its log (logs/flux-runner.log) has every command line. up.sh then waits
-# until both controllers answer readyz, so the Deployments must exist. CRDs
-# come from the controllers' Go modules (lab/toolchain/flux.sh) too.
+# until both controllers answer readyz, so the Deployments must exist. The
+# runner gets every version lab/toolchain/flux.sh builds (Flux v2.9.5's, the
+# lab's release, and v2.7.3's, for the upgrade scenario) and runs the one the
+# Deployment's image tag names. CRDs come from the controllers' Go modules
+# too: the lab release's (flux.sh --crds).
 #
 # Capsule gets CapsuleConfiguration "default" whose spec.admission points the
 # webhooks Capsule creates at https://127.0.0.1:$CTRL_CAPSULE_WEBHOOK_PORT
