@@ -7,7 +7,8 @@
 #   bash lab/toolchain/build.sh lab     + pulumi, its providers, Kubernetes, etcd, kwok
 #   bash lab/toolchain/build.sh suites  + Capsule and the lab's Flux release (its install.yaml): what
 #                                       every lab suite needs but the live-Flux ones
-#   bash lab/toolchain/build.sh live    the Flux controllers, the older Flux release and the flux CLI:
+#   bash lab/toolchain/build.sh live    the Flux controllers (Flux v2.9.5's and v2.7.3's), the older
+#                                       Flux release and the flux CLI:
 #                                       the rest of `all`, for the live-Flux suites (isolation, day2,
 #                                       release, bench); CI builds it while the other suites run
 #   bash lab/toolchain/build.sh all     suites + live (what CI builds cold)
