@@ -16,6 +16,12 @@ describe("changes that would delete listed namespaces are refused (namespaceLosi
     assert.deepEqual(namespaceLosingChanges(last("namespace", TENANTS), next("capsule", TENANTS)), []);
   });
 
+  it("ignores last outputs of another shape rather than guessing from them", () => {
+    for (const tenants of [[{ namespaces: ["dev-team-apps"] }], { "dev-team": null }, { "dev-team": { namespaces: "dev-team-apps" } }, "x"]) {
+      assert.deepEqual(namespaceLosingChanges({ tenancy: "namespace", tenants } as never, next("namespace", [["developers", ["dev-team-apps"]]])), [], JSON.stringify(tenants));
+    }
+  });
+
   it("refuses capsule to namespace mode, saying Capsule deletes a Tenant's namespaces with it", () => {
     const [problem, ...rest] = namespaceLosingChanges(last("capsule", TENANTS), next("namespace", TENANTS));
     assert.deepEqual(rest, []);

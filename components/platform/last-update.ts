@@ -37,7 +37,12 @@ export function namespaceLosingChanges(last: LastUpdate, next: NextUpdate): stri
       "a Tenant's namespaces, and everything in them, with it. Switching modes is not supported yet: set tenancy back to \"capsule\"");
   }
   const owner = new Map<string, string>();
-  for (const [tenant, outputs] of Object.entries(last.tenants ?? {})) for (const ns of outputs.namespaces ?? []) owner.set(ns, tenant);
+  // Outputs of another version may have another shape: only a map of tenants with lists of names counts.
+  const tenants = typeof last.tenants === "object" && last.tenants !== null && !Array.isArray(last.tenants) ? last.tenants : {};
+  for (const [tenant, outputs] of Object.entries(tenants)) {
+    const namespaces: unknown = (outputs as { namespaces?: unknown } | null)?.namespaces;
+    if (Array.isArray(namespaces)) for (const ns of namespaces) if (typeof ns === "string") owner.set(ns, tenant);
+  }
   next.tenants.forEach((t, i) => {
     for (const ns of t.namespaces) {
       const was = owner.get(ns);
