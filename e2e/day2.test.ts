@@ -11,9 +11,9 @@ import * as assert from "node:assert/strict";
 import { performance } from "node:perf_hooks";
 import { OpMap } from "@pulumi/pulumi/automation";
 import { bootstrap } from "../lab/client/bootstrap";
-import { Branch, controllerRunning, controllers, fluxStatus, GITREPO, KS, removeCapsuleResidue, requestReconcile, stopRunner } from "../lab/client/flux";
+import { Branch, controllerCommandLine, controllerRunning, controllers, fluxStatus, GITREPO, KS, removeCapsuleResidue, requestReconcile, stopRunner, syncTo } from "../lab/client/flux";
 import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
-import { getObject, kubectl, secretData, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
+import { getObject, kubectl, LAB_FLUX_VERSION, labFlux, OLDER_FLUX_VERSION, releaseFlux, secretData, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
 import { changes, LabStack, PLATFORM_REPO, TenantSpec } from "../lab/client/stack";
 import { configMap, kustomization, sa, seedBranch, yaml } from "../lab/client/threats";
 import { TenantWatch, WatchReport } from "../lab/client/watch";
@@ -87,6 +87,10 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
     o: {
       refresh?: boolean;
       expectPreview?: (plan: Record<string, number>) => void;
+      /** Checks the URNs the preview would change. */
+      expectChanged?: (urns: string[]) => void;
+      /** Runs after `up`, before the no-op `preview --refresh` is required (Flux catching up with a commit). */
+      afterUp?: () => Promise<string>;
       /** Why the change itself may cost a tenant its fetch (then the figures are reported, not required to be 0). */
       tenantImpact?: string;
     } = {}): Promise<void> {
@@ -94,18 +98,20 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
     const watch = new TenantWatch(watched).start();
     let row: Row = { scenario: name, preview: "", upSeconds: 0, notReady: 0, authErrors: 0, result: "", ok: false };
     try {
-      const { plan, comment } = await lab.previewForReview(o.refresh ?? false);
+      const { plan, comment, changed } = await lab.previewForReview(o.refresh ?? false);
       row.preview = summary(plan);
       printComment(name, comment);
       o.expectPreview?.(changes(plan));
+      o.expectChanged?.(changed);
       const t0 = performance.now();
       await lab.up(o.refresh ?? false);
       row.upSeconds = Math.round((performance.now() - t0) / 1000);
+      const settled = await o.afterUp?.();
       const converged = changes(await lab.preview(true));
       assert.deepEqual(converged, {}, `${name}: preview --refresh after up shows changes`);
       const report = await watch.stop();
       row = { ...row, notReady: Object.values(report.notReadySeconds).reduce((a, b) => a + b, 0), authErrors: report.authErrors };
-      row.result = await check(report);
+      row.result = (settled ? `${settled}; ` : "") + await check(report);
       if (report.messages.length) say(`${name}: failures seen by the watcher: ${report.messages.join(" | ")}`);
       const reconciling = Object.entries(report.reconcilingSeconds).filter(([, n]) => n > 0);
       if (reconciling.length) row.result += `; reconciling a new revision (Ready=Unknown): ${reconciling.map(([t, n]) => `${t} ${n}s`).join(", ")}`;
@@ -137,6 +143,8 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
     await seedBranch(new Branch(double, TOKEN, OWNER, DATA_REPO_MOVED, "main"), "data-team-apps");
     controllers("up.sh", ["--only", "capsule", ...TENANTS.flatMap((t) => ["--capsule-user", `ServiceAccount:${sa(t.namespaces[0]!, t.name)}`])]);
     lab = await LabStack.create({ name: "e2e-day2", tenancy: "capsule", tenants: TENANTS, double, token: TOKEN, stateDir: dir });
+    // Flux starts at the older release the lab builds (controllers included); scenario 1b upgrades it.
+    await lab.setFlux(releaseFlux(OLDER_FLUX_VERSION));
   });
 
   beforeEach(function () {
@@ -158,9 +166,55 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
     }
   });
 
-  it("1. converged: pulumi up, Flux running, three tenants Ready", async () => {
-    await bootstrap(lab, { log: (line) => say(line) });
+  it(`1. converged: pulumi up, Flux ${OLDER_FLUX_VERSION} running, three tenants Ready`, async () => {
+    // The older release's own CRDs stay: the upgrade is from what it installs.
+    await bootstrap(lab, { log: (line) => say(line), keepCrds: true });
     booted = true;
+  });
+
+  it(`1b. Flux upgrade ${OLDER_FLUX_VERSION} to ${LAB_FLUX_VERSION}: only Flux's own objects change, the controllers restart at the new version, Flux's own reconcile changes nothing`, async () => {
+    const binary = (c: string) => controllerCommandLine(c)?.[0] ?? "(not running)";
+    const tagOf = (c: string) => /\/(v[0-9.]+)-[0-9a-f]+\/[a-z-]+$/.exec(binary(c))?.[1];
+    const running = () => ({ source: tagOf("source-controller"), kustomize: tagOf("kustomize-controller") });
+    const sysHead = async () => (await double.branchSha(OWNER, PLATFORM_REPO, "main"))!;
+    const before = running();
+    assert.deepEqual(before, { source: "v1.7.3", kustomize: "v1.7.2" }, `${OLDER_FLUX_VERSION}'s controllers run: ${binary("source-controller")}, ${binary("kustomize-controller")}`);
+    await scenario(`Flux upgrade ${OLDER_FLUX_VERSION} to ${LAB_FLUX_VERSION}`, () => lab.setFlux(labFlux()), async () => {
+      const after = await waitFor("the runner to run the new release's controllers", () => {
+        const now = running();
+        return now.source !== before.source && now.kustomize !== before.kustomize && now.source && now.kustomize ? now : undefined;
+      }, 120_000, 500);
+      // Name, stored versions, versions: not the whole CRDs (megabytes of schemas).
+      const crds = kubectl(["get", "crd", "-o", "jsonpath={range .items[*]}{.metadata.name};{.status.storedVersions[*]};{.spec.versions[*].name}{\"\\n\"}{end}"]).stdout
+        .split("\n").filter((l) => l.includes(".fluxcd.io;")).map((l) => l.split(";"));
+      assert.ok(crds.length >= 10, `Flux's CRDs listed: ${crds.length}`);
+      for (const [name, stored, served] of crds) {
+        const versions = served!.split(" ");
+        for (const v of stored!.split(" ")) assert.ok(versions.includes(v), `${name}: stored version ${v} is still in the CRD (${versions.join(", ")})`);
+      }
+      // Flux's own reconcile of flux-system applies the components the up committed: nothing left to change.
+      type Deployment = { metadata: { name: string; generation: number } };
+      const generations = () => (JSON.parse(kubectl(["get", "deployments", "-n", "flux-system", "-o", "json"]).stdout) as { items: Deployment[] }).items
+        .map((d) => `${d.metadata.name}@${d.metadata.generation}`).sort();
+      // Once more, now that Flux has the commit: its own reconcile of flux-system changes nothing Pulumi applied.
+      const applied = generations();
+      const sys = await syncTo("flux-system", "flux-system", "flux-system", await sysHead());
+      assert.equal(sys.ready?.status, "True", `flux-system after the upgrade: ${sys.ready?.message}`);
+      assert.deepEqual(generations(), applied, "Flux's reconcile of the committed components changed no Deployment Pulumi applied");
+      return `controllers now source-controller ${after.source}, kustomize-controller ${after.kustomize}; Flux's reconcile of flux-system changed no Deployment; ` +
+        "every stored CRD version still in its CRD";
+    }, {
+      // Until source-controller has fetched the commit, Flux re-applies the components of the revision it holds
+      // (the older release): the up is converged only once flux-system has reconciled the commit.
+      afterUp: async () => {
+        const t0 = performance.now();
+        const head = await sysHead();
+        const sys = await syncTo("flux-system", "flux-system", "flux-system", head);
+        assert.equal(sys.ready?.status, "True", `flux-system at the upgrade's commit: ${sys.ready?.message}`);
+        return `Flux reconciled flux-system at the upgrade's commit ${head.slice(0, 8)} ${Math.round((performance.now() - t0) / 1000)}s after the up`;
+      },
+      expectChanged: (urns) => assert.deepEqual(urns.filter((u) => !u.includes("flux-capsule:index:FluxBootstrap$")), [], "only Flux's own objects and the components commit change"),
+    });
   });
 
   it("2. platform key rotation: flux.keyRotation set; the new key registered before the old goes, no failed fetch", async () => {

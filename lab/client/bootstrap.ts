@@ -22,6 +22,12 @@ export interface BootstrapOptions {
    * asked to reconcile every 10 s until Ready=True (readyTrue).
    */
   readonly watch?: { readonly timeoutMs: number; readonly everyMs: number };
+  /**
+   * Leave Flux's CRDs as the up applied them (lab/controllers/up.sh
+   * --keep-crds): a stack on another release than the lab's keeps its own.
+   * Default: the lab applies its release's CRDs too.
+   */
+  readonly keepCrds?: boolean;
 }
 
 /** What {@link bootstrap} did. */
@@ -47,7 +53,7 @@ export async function bootstrap(lab: LabStack, o: BootstrapOptions): Promise<Boo
   const upMs = performance.now() - t0;
   log(`pulumi up: ${JSON.stringify(applied)} in ${(upMs / 1000).toFixed(0)}s`);
   log("Flux controllers run by lab/controllers/runner.ts from the Deployments pulumi applied in flux-system");
-  controllers("up.sh", ["--only", "flux"]);
+  controllers("up.sh", ["--only", "flux", ...(o.keepCrds ? ["--keep-crds"] : [])]);
   const tenants = lab.tenants.map((t) => ({ name: t.name, home: t.namespaces[0]! }));
   if (o.watch) {
     await waitFor(`${tenants.length} tenant Kustomizations Ready`, () => {

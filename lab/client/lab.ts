@@ -65,7 +65,7 @@ export function labInstallYaml(): string {
   return installYaml;
 }
 
-export interface LabFlux { version: string; manifests: string; manifestsSha256: string }
+export interface LabFlux { [key: string]: unknown; version: string; manifests: string; manifestsSha256: string }
 
 /**
  * The lab's flux settings for the release: version, manifests and their
@@ -74,6 +74,15 @@ export interface LabFlux { version: string; manifests: string; manifestsSha256: 
  */
 export function labFlux(manifests = labInstallYaml()): LabFlux {
   return { version: LAB_FLUX_VERSION, manifests, manifestsSha256: createHash("sha256").update(fs.readFileSync(manifests)).digest("hex") };
+}
+
+/** The older Flux release the toolchain builds, with its controllers (lab/toolchain/flux-release.sh, flux.sh): where the upgrade scenario starts. */
+export const OLDER_FLUX_VERSION = "v2.7.3";
+
+/** The flux settings for another release the toolchain builds (e.g. {@link OLDER_FLUX_VERSION}). */
+export function releaseFlux(version: string): LabFlux {
+  const dir = execFileSync("bash", [path.join(ROOT, "lab/toolchain/flux-release.sh"), "--dir", version], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  return { ...labFlux(path.join(dir, "install.yaml")), version };
 }
 
 /** Runs the lab's kubectl; never throws, the caller asserts on status and output. */

@@ -2,9 +2,10 @@
 # Runs Flux's source-controller and kustomize-controller and Capsule as local
 # processes against the lab cluster (lab/cluster/up.sh must be up), out of
 # cluster, with the lab's admin kubeconfig. Idempotent: running components are
-# left alone; CRDs and the CapsuleConfiguration are (re)applied every time.
+# left alone; CRDs and the CapsuleConfiguration are (re)applied every time
+# (--keep-crds: not Flux's, which a stack of another release applied).
 #
-#   lab/controllers/up.sh [--capsule-user KIND:NAME]... [--only flux|capsule]
+#   lab/controllers/up.sh [--capsule-user KIND:NAME]... [--only flux|capsule] [--keep-crds]
 #   lab/controllers/down.sh
 #
 # Flux: starts the runner (lab/controllers/runner.ts), the lab's kubelet for
@@ -33,10 +34,11 @@ usage() {
   exit 2
 }
 
-ONLY='' CAPSULE_USERS=()
+ONLY='' CAPSULE_USERS=() KEEP_CRDS=
 while [ $# -gt 0 ]; do
   case "$1" in
     --capsule-user) CAPSULE_USERS+=("${2:?}"); shift 2 ;;
+    --keep-crds) KEEP_CRDS=1; shift ;;
     --only) ONLY=${2:?}; shift 2 ;;
     *) usage ;;
   esac
@@ -112,7 +114,8 @@ apply_crds() {
 
 up_flux() {
   local d tools=()
-  apply_crds "${FLUX_CRDS[@]}"
+  # --keep-crds: the stack applied its release's CRDs (another release than the lab's).
+  [ -n "$KEEP_CRDS" ] || apply_crds "${FLUX_CRDS[@]}"
   ensure_namespace "$CTRL_FLUX_NS"
   if ctrl_running flux-runner; then
     ctrl_log "flux-runner already running (pid $(ctrl_pid flux-runner))"
