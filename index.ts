@@ -23,7 +23,7 @@ export = async () => {
   // runs: the last update's outputs say what the stack had.
   const last = new pulumi.StackReference("last-update", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
   const [tenancy, tenants] = await Promise.all([last.getOutputDetails("tenancy"), last.getOutputDetails("tenants")]);
-  const problems = namespaceLosingChanges({ tenancy: tenancy.value, tenants: tenants.value } as LastUpdate, config);
+  const problems = namespaceLosingChanges({ tenancy: tenancy.value ?? tenancy.secretValue, tenants: tenants.value ?? tenants.secretValue } as LastUpdate, config);
   if (problems.length > 0) throw new ConfigError(problems.length === 1 ? problems[0]! : `${problems.length} problems:\n  - ${problems.join("\n  - ")}`);
 
   // An explicit provider for the chosen context: nothing reaches whatever

@@ -37,7 +37,8 @@ async function resourceList(stack: Stack): Promise<string[]> {
   const resources = (state.deployment as { resources?: { urn: string; type: string; parent?: string }[] }).resources ?? [];
   const typeOf = new Map(resources.map((r) => [r.urn, r.type]));
   return resources
-    .filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"))
+    // Not the stack, providers, or the TypeScript program's read of its own last update (index.ts): what the program manages.
+    .filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:") && r.type !== "pulumi:pulumi:StackReference")
     .map((r) => {
       const parent = r.parent ? typeOf.get(r.parent) : undefined;
       return `${r.type} ${r.urn.split("::").pop()} <- ${parent === "pulumi:pulumi:Stack" || parent === undefined ? "stack" : parent}`;

@@ -35,18 +35,34 @@ describe("the pull request comment of a preview (deploy/preview-comment.ts)", ()
     assert.match(text, /^Resources: 1 to create, 1 to update, 1 to replace; 70 unchanged\.$/m);
   });
 
-  it("says so when nothing changes, and carries policy violations and warnings, not the lab's $PATH notices", () => {
+  it("says so when nothing changes, and leaves out the lab's $PATH notices", () => {
     const text = previewComment([
       step("refresh", "dev-team-ns", "kubernetes:core/v1:Namespace"),
       { ...base(), diagnosticEvent: { message: "using pulumi-resource-tls from $PATH at /x\n", color: "never", severity: "warning" } } as EngineEvent,
-      { ...base(), diagnosticEvent: { urn: URN + "s", message: "<{%fg 3%}>ArtifactFailed: path | not found\u001b[0m\n", color: "never", severity: "warning" } } as EngineEvent,
-      { ...base(), policyEvent: { resourceUrn: URN + "s", message: "read-only deploy keys only", color: "never", policyName: "deploy-keys-read-only", policyPackName: "flux-capsule", policyPackVersion: "1", enforcementLevel: "mandatory" } } as EngineEvent,
       summary({ same: 79 }),
-    ], "dev");
+    ], "dev", "0123456789abcdef0123");
+    assert.match(text, /^<!-- flux-capsule-preview:dev -->\n### `pulumi preview` of dev at 0123456789ab\n/, "a hidden marker per stack, and the commit");
     assert.match(text, /^No changes\.$/m);
     assert.ok(!text.includes("$PATH"), text);
-    assert.match(text, /^- warning \(s\): ArtifactFailed: path {3}not found$/m, "colour codes, pipes and newlines cannot break the markdown");
+  });
+
+  it("says the preview failed on an error or a mandatory policy violation, and carries them", () => {
+    const policy = { ...base(), policyEvent: { resourceUrn: URN + "s", message: "read-only deploy keys only", color: "never", policyName: "deploy-keys-read-only", policyPackName: "flux-capsule", policyPackVersion: "1", enforcementLevel: "mandatory" } } as EngineEvent;
+    const text = previewComment([policy, summary({ same: 79 })], "dev");
+    assert.match(text, /^\*\*The preview failed\*\*/m);
     assert.match(text, /^- policy mandatory `flux-capsule\/deploy-keys-read-only` on s: read-only deploy keys only$/m);
+    const refused = previewComment([{ ...base(), diagnosticEvent: { message: "tenancy: the stack runs in capsule mode\n", color: "never", severity: "error" } } as EngineEvent], "dev");
+    assert.match(refused, /^\*\*The preview failed\*\*/m, "a program that refuses (no summary) is a failure, not \"No changes\"");
+    assert.match(refused, /^- error: tenancy: the stack runs in capsule mode$/m);
+  });
+
+  it("keeps what the engine relays inert: no colour codes, table breaks, links, images, HTML, comments or mentions", () => {
+    const hostile = "<{%fg 3%}>ArtifactFailed: a | b\n[x](https://evil.example) ![i](https://evil.example/i.png) <!-- hide --> @someone <img src=x>\u001b[0m";
+    const text = previewComment([{ ...base(), diagnosticEvent: { urn: URN + "s", message: hostile, color: "never", severity: "warning" } } as EngineEvent, summary({ same: 1 })], "dev");
+    const note = text.split("\n").find((l) => l.startsWith("- warning"))!;
+    assert.equal(note, "- warning (s): ArtifactFailed: a   b \\[x\\]\\(https://evil.example\\) \\!\\[i\\]\\(https://evil.example/i.png\\) \\<\\!-- hide --\\> @\u200bsomeone \\<img src=x\\>");
+    const long = previewComment([{ ...base(), diagnosticEvent: { message: "x".repeat(70_000), color: "never", severity: "warning" } } as EngineEvent], "dev");
+    assert.ok(long.length < 61_000 && long.includes("cut at 60000 characters"), "within GitHub's comment limit");
   });
 
   it("reads the event log `pulumi preview --event-log` writes, one JSON event per line", () => {

@@ -203,8 +203,12 @@ export class FluxBootstrap extends pulumi.ComponentResource {
   }
 }
 
-/** Where a CRD keeps its schemas: diffs below it are left out of the preview's display (not out of the plan). */
-const CRD_SCHEMAS = "spec.versions";
+/**
+ * Where a CRD keeps its schemas: diffs below them are left out of the
+ * preview's display (not out of the plan); a version added, dropped or no
+ * longer served or stored still shows.
+ */
+const CRD_SCHEMAS = "spec.versions[*].schema";
 
 /** The branch Flux reconciles and the files are committed to. */
 function branchOf(args: FluxBootstrapArgs): string {
