@@ -207,7 +207,9 @@ function suite(mode: Mode): void {
       await waitFor(`${name} running again`, () => (controllerRunning(name) ? true : undefined), 60_000, 250);
       assertRunsApplied(name);
       await readyTrue(KS, "flux-system", "flux-system");
-      say(`[${mode}] ${name}: replicas 0 stopped the process, replicas 1 started it again with the applied args`);
+      // The restarted controller reconciles every Kustomization again: settled before the flux CLI reads them (scenario 6).
+      for (const t of [DEV, OPS]) await readyTrue(KS, t.name, t.home);
+      say(`[${mode}] ${name}: replicas 0 stopped the process, replicas 1 started it again with the applied args; every Kustomization Ready again`);
     });
 
     it("6. the flux CLI as a client: check, get all -A, tree, reconcile --with-source and events report what the stack made", async () => {
