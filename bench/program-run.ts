@@ -21,10 +21,12 @@ async function main(): Promise<void> {
       registered++;
       const state: Record<string, unknown> = { ...args.inputs };
       if (args.type === "tls:index/privateKey:PrivateKey") state.publicKeyOpenssh = `ssh-ed25519 AAAA${args.name}\n`;
+      // The program reads its own last update: a first update, nothing recorded.
+      if (args.type === "pulumi:pulumi:StackReference") state.outputs = {};
       return { id: `${args.name}-id`, state };
     },
     call: (args) => { throw new Error(`unexpected call ${args.token}`); },
-  }, "flux-capsule", "bench", false);
+  }, "flux-capsule", "bench", false, "organization");
   pulumi.runtime.setAllConfig({
     "github:owner": "acme",
     "flux-capsule:flux": JSON.stringify({
