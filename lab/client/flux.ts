@@ -89,13 +89,40 @@ export const FLUX_CONTROLLERS = ["kustomize-controller", "source-controller"] as
  * The runner keeps running (stopRunner stops it) and Capsule too: used before
  * tearing a stack down, so nothing reconciles while Pulumi deletes, and
  * Capsule still serves its finalizers and webhooks.
+ *
+ * One controller at a time, kustomize-controller first, and the scale is
+ * repeated while waiting: a kustomize-controller still running can re-apply
+ * flux-system's committed Deployments (replicas 1) between the scale and the
+ * runner's next look, which a single scale would never notice.
  */
 export async function stopFlux(): Promise<void> {
+  const runner = controllerRunning("flux-runner");
   for (const name of FLUX_CONTROLLERS) {
-    if (getObject("deployment", name, "flux-system")) kubectlOk(["scale", "deployment", name, "-n", "flux-system", "--replicas=0"]);
+    /** The Deployment's replicas (1 when unset), undefined when it is gone. */
+    const replicas = (): number | undefined => {
+      const d = getObject<{ spec?: { replicas?: number } }>("deployment", name, "flux-system");
+      return d ? d.spec?.replicas ?? 1 : undefined;
+    };
+    const scaleToZero = (): void => {
+      const r = replicas();
+      if (r !== undefined && r !== 0) kubectlOk(["scale", "deployment", name, "-n", "flux-system", "--replicas=0"]);
+    };
+    scaleToZero();
+    if (!runner) continue;
+    try {
+      await waitFor(`the runner to stop ${name}`, () => { scaleToZero(); return controllerRunning(name) ? undefined : true; }, 60_000, 500);
+    } catch (e) {
+      throw new Error(`${(e as Error).message} (Deployment ${name} replicas: ${replicas() ?? "gone"}); the runner's last lines:\n${runnerLogTail()}`);
+    }
   }
-  if (controllerRunning("flux-runner")) {
-    await waitFor("the runner to stop the Flux controllers", () => (FLUX_CONTROLLERS.some(controllerRunning) ? undefined : true), 60_000, 250);
+}
+
+/** The last lines of the Flux runner's log, for an error that names what the runner did. */
+function runnerLogTail(lines = 20): string {
+  try {
+    return fs.readFileSync(path.join(CTRL_STATE, "logs", "flux-runner.log"), "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch (e) {
+    return `(no runner log: ${(e as Error).message})`;
   }
 }
 
