@@ -3,7 +3,7 @@
 // the cluster's provider. Everything else lives in components/.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, LastUpdate, namespaceLosingChanges, parseStackConfig, Platform, PlatformArgs, preparePlatform, readStackConfig } from "./components";
+import { capsuleTenantsToRelease, ConfigError, fluxDowngrade, LastUpdate, namespaceLosingChanges, parseStackConfig, Platform, PlatformArgs, preparePlatform, readStackConfig } from "./components";
 
 export = async () => {
   const config = parseStackConfig(readStackConfig());
@@ -18,13 +18,21 @@ export = async () => {
   // in the engine.
   await preparePlatform("platform", args);
 
-  // A change that would delete tenants' namespaces the config still lists
-  // (capsule to namespace mode, a tenant renamed) is refused before anything
-  // runs: the last update's outputs say what the stack had.
+  // A change that would delete tenants' namespaces the config still lists (a
+  // tenant renamed) or downgrade Flux is refused before anything runs, and a
+  // switch from capsule to namespace mode releases the namespaces from their
+  // Capsule Tenants first: the last update's outputs say what the stack had.
   const last = new pulumi.StackReference("last-update", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
-  const [tenancy, tenants] = await Promise.all([last.getOutputDetails("tenancy"), last.getOutputDetails("tenants")]);
-  const problems = namespaceLosingChanges({ tenancy: tenancy.value ?? tenancy.secretValue, tenants: tenants.value ?? tenants.secretValue } as LastUpdate, config);
+  const read = async (output: string): Promise<unknown> => {
+    const details = await last.getOutputDetails(output);
+    return details.value ?? details.secretValue;
+  };
+  const [tenancy, tenants, fluxVersion] = await Promise.all([read("tenancy"), read("tenants"), read("fluxVersion")]);
+  const lastUpdate = { tenancy, tenants, fluxVersion } as LastUpdate;
+  const downgrade = fluxDowngrade(lastUpdate, config);
+  const problems = [...namespaceLosingChanges(lastUpdate, config), ...(downgrade ? [downgrade] : [])];
   if (problems.length > 0) throw new ConfigError(problems.length === 1 ? problems[0]! : `${problems.length} problems:\n  - ${problems.join("\n  - ")}`);
+  args.releaseCapsuleTenants = capsuleTenantsToRelease(lastUpdate, config);
 
   // An explicit provider for the chosen context: nothing reaches whatever
   // cluster the ambient kubeconfig happens to point at.
@@ -37,6 +45,7 @@ export = async () => {
 
   return {
     tenancy: config.tenancy,
+    fluxVersion: config.flux.version,
     fluxNamespace: platform.fluxNamespace,
     syncUrl: platform.syncUrl,
     platformPublicKey: platform.platformPublicKey,

@@ -19,7 +19,7 @@ export {
   partsOf,
   preparePlatform,
 } from "./platform/platform";
-export { LastUpdate, namespaceLosingChanges, NextUpdate } from "./platform/last-update";
+export { capsuleTenantsToRelease, fluxDowngrade, LastUpdate, namespaceLosingChanges, NextUpdate } from "./platform/last-update";
 export { checkFluxBootstrap, FluxBootstrap, FluxBootstrapArgs } from "./flux/bootstrap";
 export { assertFluxRelease, releaseProblems, ReleaseCheckOptions, RELEASE_CONTROLLERS } from "./flux/release";
 export { Tenant, TenantArgs } from "./tenant/tenant";
@@ -43,6 +43,8 @@ export {
 export { renderFlux, FluxRender, FluxRenderInput } from "./flux/render";
 export { lockdownArgPatches, ControllerArgPatch, PLATFORM_RECONCILER_SA } from "./flux/lockdown";
 export {
+  capsuleReleaseObject,
+  CAPSULE_RELEASE_TIMEOUT_SECONDS,
   namespaceQuotaOf,
   renderTenant,
   TenancyMode,

@@ -13,7 +13,7 @@ import { OpMap } from "@pulumi/pulumi/automation";
 import { bootstrap } from "../lab/client/bootstrap";
 import { Branch, controllerCommandLine, controllerRunning, controllers, fluxStatus, GITREPO, KS, removeCapsuleResidue, requestReconcile, stopRunner, syncTo } from "../lab/client/flux";
 import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
-import { getObject, kubectl, LAB_FLUX_VERSION, labFlux, OLDER_FLUX_VERSION, releaseFlux, secretData, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
+import { canI, getObject, kubectl, LAB_FLUX_VERSION, labFlux, OLDER_FLUX_VERSION, releaseFlux, secretData, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
 import { changes, LabStack, PLATFORM_REPO, TenantSpec } from "../lab/client/stack";
 import { configMap, kustomization, sa, seedBranch, yaml } from "../lab/client/threats";
 import { TenantWatch, WatchReport } from "../lab/client/watch";
@@ -332,13 +332,79 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
       result: `not Ready: up failed after ${failedAfter}s naming new-team-sync; with ./apps committed: up returned Ready in ${readyAfter}s`, ok: true });
   });
 
-  it("7. changes that would delete namespaces the config still lists are refused before anything runs: capsule to namespace mode, a tenant renamed", async () => {
+  it("7. mode switch, capsule to namespace and back: the namespaces leave their Capsule Tenants before those go, workloads kept, no power of the old mode left", async () => {
+    const tenants = lab.tenants;
+    const homes = tenants.map((t) => t.namespaces[0]!);
+    const allNamespaces = tenants.flatMap((t) => t.namespaces);
+    const apps = () => homes.filter((h) => getObject("configmap", "app", h) !== undefined);
+    const capsuleTenants = () => kubectl(["get", "tenants.capsule.clastix.io", "-o", "name"]).stdout.split("\n").filter(Boolean).sort();
+    type Ns = { metadata: { labels?: Record<string, string>; ownerReferences?: { kind: string; name: string }[]; deletionTimestamp?: string } };
+    const capsuleOwned = () => allNamespaces.filter((n) => {
+      const ns = getObject<Ns>("namespace", n);
+      return ns?.metadata.labels?.["capsule.clastix.io/tenant"] !== undefined || (ns?.metadata.ownerReferences ?? []).some((r) => r.kind === "Tenant");
+    });
+    assert.deepEqual(apps(), homes, "every tenant's app, before");
+    assert.deepEqual(capsuleTenants(), tenants.map((t) => `tenant.capsule.clastix.io/${t.name}`).sort(), "one Capsule Tenant per tenant, before");
+    // What each reconciler may do, from a fixed set of probes (kubectl auth
+    // can-i as the account). Capsule mode grants creating and patching
+    // namespaces (Capsule's provisioner binding; its webhook holds the quota
+    // and what may change) and deleting its own (Capsule's deleter role);
+    // namespace mode none of these, so none may survive the switch, and the
+    // switch back restores exactly what capsule mode granted.
+    const powers = () => Object.fromEntries(tenants.map((t) => {
+      const user = sa(t.namespaces[0]!, t.name);
+      const home = t.namespaces[0]!;
+      const other = homes.find((h) => h !== home)!;
+      const probes: [string, string, string | undefined][] = [
+        ["create", "namespaces", undefined], ["patch", "namespaces", home], ["delete", "namespaces", home],
+        ["create", "deployments", home], ["create", "deployments", other], ["get", "secrets", other],
+      ];
+      return [t.name, probes.filter(([verb, resource, ns]) => canI(user, verb, resource, ns)).map(([verb, resource, ns]) => `${verb} ${resource}${ns ? ` in ${ns === home ? "its home" : ns}` : ""}`)];
+    }));
+    const capsulePowers = powers();
+    for (const [t, granted] of Object.entries(capsulePowers)) {
+      assert.ok(granted.includes("create deployments in its home"), `${t}: admin in its home, before`);
+      assert.ok(!granted.some((g) => homes.some((h) => g.endsWith(` in ${h}`))), `${t}: nothing in another tenant's namespace, before: ${granted.join(", ")}`);
+    }
+    say(`reconcilers' powers in capsule mode: ${JSON.stringify(capsulePowers)}`);
+
+    await scenario("mode switch: capsule to namespace", () => lab.setTenants(tenants, "namespace"), async () => {
+      assert.deepEqual(apps(), homes, "every tenant's app kept");
+      const gone = allNamespaces.filter((n) => { const ns = getObject<Ns>("namespace", n); return !ns || ns.metadata.deletionTimestamp; });
+      assert.deepEqual(gone, [], "no tenant namespace deleted or terminating");
+      assert.deepEqual(capsuleTenants(), [], "no Capsule Tenant left");
+      assert.deepEqual(capsuleOwned(), [], "no namespace still labelled for or owned by a Capsule Tenant");
+      assert.deepEqual(powers(), Object.fromEntries(tenants.map((t) => [t.name, ["create deployments in its home"]])),
+        "each reconciler: admin in its own namespaces, no power of capsule mode left");
+      return `Capsule Tenants released ${allNamespaces.length} namespaces, then went; every app kept; reconcilers: admin in their own namespaces only (can-i)`;
+    }, {
+      expectChanged: (urns) => {
+        const deleted = urns.filter((u) => /capsule-tenant$/.test(u));
+        assert.equal(deleted.length, tenants.length, `each Capsule Tenant goes: ${urns.join(" ")}`);
+        assert.equal(urns.filter((u) => /capsule-release$/.test(u)).length, tenants.length, "each Tenant releases its namespaces first");
+      },
+    });
+
+    await scenario("mode switch: namespace to capsule", () => lab.setTenants(tenants, "capsule"), async () => {
+      assert.deepEqual(apps(), homes, "every tenant's app kept");
+      assert.deepEqual(capsuleTenants(), tenants.map((t) => `tenant.capsule.clastix.io/${t.name}`).sort(), "one Capsule Tenant per tenant again");
+      await waitFor("Capsule to count every tenant's namespaces", () => tenants.every((t) =>
+        getObject<{ status?: { size?: number } }>("tenants.capsule.clastix.io", t.name)?.status?.size === t.namespaces.length) ? true : undefined, 60_000);
+      assert.deepEqual(capsuleOwned().sort(), [...allNamespaces].sort(), "every namespace in its Capsule Tenant");
+      assert.deepEqual(powers(), capsulePowers, "each reconciler: exactly the powers capsule mode granted before the switch");
+      return `every namespace back in its Capsule Tenant (status.size as listed); every app kept`;
+    });
+  });
+
+  it("7b. refused before anything runs: a tenant renamed (its namespaces would go with the old name), a Flux downgrade", async () => {
     const homes = lab.tenants.map((t) => t.namespaces[0]!);
     const apps = () => homes.filter((h) => getObject("configmap", "app", h) !== undefined);
     const capsuleTenants = () => kubectl(["get", "tenants.capsule.clastix.io", "-o", "name"]).stdout.split("\n").filter(Boolean).sort();
-    const before = { apps: apps(), tenants: capsuleTenants(), keys: double.listKeys(OWNER, PLATFORM_REPO).length };
+    const deployments = () => kubectl(["get", "deployments", "-n", "flux-system", "-o", "jsonpath={range .items[*]}{.metadata.name}@{.metadata.generation} {end}"]).stdout.trim();
+    const state = () => ({ apps: apps(), tenants: capsuleTenants(), keys: double.listKeys(OWNER, PLATFORM_REPO).length, deployments: deployments() });
+    const before = state();
     assert.deepEqual(before.apps, homes, "every tenant's app, before");
-    const refused = async (what: string, change: () => Promise<void>, pattern: RegExp) => {
+    const refused = async (what: string, change: () => Promise<void>, pattern: RegExp, field: RegExp) => {
       await change();
       const watch = new TenantWatch(watched).start();
       const t0 = performance.now();
@@ -348,20 +414,22 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
       assert.ok(line, `${what}: the refusal says why: ${short(error.message, 1500)}`);
       const upError = await lab.up().then(() => undefined, (e: Error) => e);
       assert.ok(upError && pattern.test(upError.message), `${what}: up refuses too`);
-      assert.deepEqual({ apps: apps(), tenants: capsuleTenants(), keys: double.listKeys(OWNER, PLATFORM_REPO).length }, before, `${what}: nothing changed`);
+      assert.deepEqual(state(), before, `${what}: nothing changed`);
       const seconds = Math.round((performance.now() - t0) / 1000);
       const report = await watch.stop();
       const notReady = Object.values(report.notReadySeconds).reduce((x, y) => x + y, 0);
       assert.equal(notReady + report.authErrors, 0, `${what}: tenants kept reconciling (${JSON.stringify(report.notReadySeconds)}, ${report.authErrors} auth errors)`);
       rows.push({ scenario: what, preview: "refused", upSeconds: seconds, notReady, authErrors: report.authErrors,
-        result: `refused before any change: ${short(line.replace(/^.*?(tenancy|tenants\[)/, "$1"), 160)}; every namespace, app and Capsule Tenant kept`, ok: true });
+        result: `refused before any change: ${short(line.replace(new RegExp(`^.*?(${field.source})`), "$1"), 160)}; every namespace, app, Capsule Tenant, key and controller kept`, ok: true });
       say(`${what}: refused: ${short(line, 300)}`);
     };
     const tenants = lab.tenants;
-    await refused("mode switch: capsule to namespace", () => lab.setTenants(tenants, "namespace"), /tenancy: the stack runs in capsule mode; switching to namespace mode deletes every Capsule Tenant/);
     await refused("tenant renamed (ops-team to operations)", () => lab.setTenants(changed(lab, "ops-team", (t) => ({ ...t, name: "operations" })), "capsule"),
-      /namespace "ops-team-apps" belongs to tenant "ops-team"; listing it under "operations"/);
+      /namespace "ops-team-apps" belongs to tenant "ops-team"; listing it under "operations"/, /tenants\[/);
     await lab.setTenants(tenants, "capsule");
+    await refused(`Flux downgrade ${LAB_FLUX_VERSION} to ${OLDER_FLUX_VERSION}`, () => lab.setFlux(releaseFlux(OLDER_FLUX_VERSION)),
+      new RegExp(`flux\\.version: the stack runs Flux ${LAB_FLUX_VERSION.replace(/\./g, "\\.")}; ${OLDER_FLUX_VERSION.replace(/\./g, "\\.")} is older`), /flux\.version/);
+    await lab.setFlux(labFlux());
     assert.deepEqual(changes(await lab.preview(true)), {}, "back to the config of the last update: nothing to do");
   });
 

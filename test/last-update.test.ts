@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { namespaceLosingChanges } from "../components";
+import { capsuleTenantsToRelease, fluxDowngrade, namespaceLosingChanges } from "../components";
 import { baseConfig, runStack } from "./harness";
 import { useMocks } from "./mocks";
 
@@ -22,10 +22,12 @@ describe("changes that would delete listed namespaces are refused (namespaceLosi
     }
   });
 
-  it("refuses capsule to namespace mode, saying Capsule deletes a Tenant's namespaces with it", () => {
-    const [problem, ...rest] = namespaceLosingChanges(last("capsule", TENANTS), next("namespace", TENANTS));
-    assert.deepEqual(rest, []);
-    assert.match(problem!, /^tenancy: .*Capsule deletes a Tenant's namespaces.*set tenancy back to "capsule"$/);
+  it("capsule to namespace mode is not refused: the tenants kept, and only those, release their Capsule Tenants first", () => {
+    assert.deepEqual(namespaceLosingChanges(last("capsule", TENANTS), next("namespace", TENANTS)), []);
+    assert.deepEqual(capsuleTenantsToRelease(last("capsule", TENANTS), next("namespace", [TENANTS[1]!, ["new-team", ["new-team-apps"]]])), ["ops-team"]);
+    assert.deepEqual(capsuleTenantsToRelease(last("capsule", TENANTS), next("capsule", TENANTS)), []);
+    assert.deepEqual(capsuleTenantsToRelease(last("namespace", TENANTS), next("namespace", TENANTS)), []);
+    assert.deepEqual(capsuleTenantsToRelease({}, next("namespace", TENANTS)), [], "a first update has no Capsule Tenant to release");
   });
 
   it("refuses a tenant renamed or a namespace moved to another tenant, naming both and the index", () => {
@@ -41,15 +43,56 @@ describe("changes that would delete listed namespaces are refused (namespaceLosi
     const mocks = await useMocks();
     mocks.stackOutputs = { tenancy: "capsule", tenants: { "dev-team": { namespaces: ["dev-team-apps"] } } };
     const base = baseConfig();
-    const namespaceMode = { ...base, tenancy: "namespace" as const, capsule: { install: false }, tenants: base.tenants.map(({ namespaceQuota: _q, ...t }) => t) };
-    const error = await runStack(namespaceMode, mocks).then(() => undefined, (e: Error) => e);
+    const renamed = { ...base, tenants: base.tenants.map((t) => (t.name === "dev-team" ? { ...t, name: "developers" } : t)) };
+    const error = await runStack(renamed, mocks).then(() => undefined, (e: Error) => e);
     assert.ok(error, "the program must refuse");
-    assert.match(error.message, /^tenancy: the stack runs in capsule mode/);
+    assert.match(error.message, /namespace "dev-team-apps" belongs to tenant "dev-team"; listing it under "developers"/);
     assert.deepEqual(mocks.resources.map((r) => r.type), ["pulumi:pulumi:StackReference"], "only the read of the last update");
   });
 
-  it("the stack program exports its tenancy, which the next update reads", async () => {
+  it("leaving capsule mode: each kept tenant's Capsule Tenant waits for Capsule to let go of its namespaces, after they and the new RoleBindings are applied", async () => {
+    const mocks = await useMocks();
+    const base = baseConfig();
+    mocks.stackOutputs = { tenancy: "capsule", tenants: Object.fromEntries(base.tenants.map((t) => [t.name, { namespaces: t.namespaces }])) };
+    const namespaceMode = { ...base, tenancy: "namespace" as const, capsule: { install: false }, tenants: base.tenants.map(({ namespaceQuota: _q, ...t }) => t) };
+    await runStack(namespaceMode, mocks);
+    const patches = mocks.ofType("kubernetes:capsule.clastix.io/v1beta2:TenantPatch");
+    assert.deepEqual(patches.map((p) => p.name).sort(), base.tenants.map((t) => `${t.name}-capsule-release`).sort());
+    for (const t of base.tenants) {
+      const patch = mocks.one("kubernetes:capsule.clastix.io/v1beta2:TenantPatch", `${t.name}-capsule-release`);
+      const metadata = patch.inputs.metadata as { name: string; annotations: Record<string, string> };
+      assert.equal(metadata.name, t.name);
+      assert.equal(metadata.annotations["pulumi.com/waitFor"], "jsonpath={.status.size}=0");
+      const waitsFor = (type: string, name: string) => patch.dependencies.includes(mocks.one(type, name).urn!);
+      for (const ns of t.namespaces as string[]) {
+        assert.ok(waitsFor("kubernetes:core/v1:Namespace", `${t.name}-ns-${ns}`), `${t.name}: waits for namespace ${ns}`);
+        assert.ok(waitsFor("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", `${t.name}-rb-${ns}`), `${t.name}: waits for the RoleBinding in ${ns}`);
+      }
+    }
+    assert.deepEqual(mocks.ofType("kubernetes:capsule.clastix.io/v1beta2:Tenant"), [], "the Capsule Tenants leave the program");
+  });
+
+  it("refuses a Flux downgrade, saying which release runs; the same release, an upgrade or no record pass", () => {
+    const nextFlux = (version: string) => ({ ...next("capsule", TENANTS), flux: { version } });
+    assert.match(fluxDowngrade({ fluxVersion: "v2.9.5" }, nextFlux("v2.7.3"))!, /^flux\.version: the stack runs Flux v2\.9\.5; v2\.7\.3 is older.*Keep v2\.9\.5 or choose a newer release$/);
+    assert.ok(fluxDowngrade({ fluxVersion: "v2.10.0" }, nextFlux("v2.9.9")), "compared as numbers, not text");
+    assert.ok(fluxDowngrade({ fluxVersion: "v3.0.0" }, nextFlux("v2.99.99")));
+    for (const [was, now] of [["v2.7.3", "v2.7.3"], ["v2.7.3", "v2.9.5"], ["v2.9.9", "v2.10.0"], [undefined, "v2.7.3"], ["main", "v2.7.3"]] as const) {
+      assert.equal(fluxDowngrade({ fluxVersion: was }, nextFlux(now)), undefined, `${was} -> ${now}`);
+    }
+  });
+
+  it("the stack program refuses a Flux downgrade before registering anything", async () => {
+    const mocks = await useMocks();
+    mocks.stackOutputs = { tenancy: "capsule", fluxVersion: "v2.9.5" };
+    const error = await runStack(baseConfig(), mocks).then(() => undefined, (e: Error) => e);
+    assert.match(error?.message ?? "", /^flux\.version: the stack runs Flux v2\.9\.5; v2\.7\.5 is older/);
+    assert.deepEqual(mocks.resources.map((r) => r.type), ["pulumi:pulumi:StackReference"]);
+  });
+
+  it("the stack program exports its tenancy and Flux release, which the next update reads", async () => {
     const { outputs } = await runStack(baseConfig());
     assert.equal(outputs.tenancy, "capsule");
+    assert.equal(outputs.fluxVersion, "v2.7.5");
   });
 });

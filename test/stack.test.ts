@@ -156,7 +156,8 @@ describe("stack program (capsule mode, two tenants)", function () {
       const m = meta(n);
       assert.equal(m.name, ns);
       assert.deepEqual(m.labels, { "toolkit.fluxcd.io/tenant": "dev-team", "capsule.clastix.io/tenant": "dev-team" });
-      assert.equal(m.ownerReferences, undefined, "Capsule writes the ownerReference; it refuses one from anybody else");
+      // Pulumi (a Capsule administrator) writes the reference the webhook would, so its field manager owns it and leaving capsule mode removes it.
+      assert.deepEqual(m.ownerReferences, [{ apiVersion: "capsule.clastix.io/v1beta2", kind: "Tenant", name: "dev-team", uid: "uid-dev-team-capsule-tenant" }]);
       assert.ok(n.dependencies.includes(urnOf(tenant)), "the namespace waits for its Tenant");
     }
     const sa = mocks.one(T.serviceAccount, "dev-team-sa-dev-team-apps");

@@ -4,7 +4,9 @@ import { parseSettingsArgs, StackConfig } from "../config";
 import { checkFluxBootstrap, FluxBootstrap, FluxBootstrapArgs } from "../flux/bootstrap";
 import { loadFluxManifests } from "../flux/manifests";
 import { GitHubWriteQueue, KeyAlgorithm } from "../shared";
+import { DEFAULT_TENANCY } from "../defaults";
 import { withoutPromiseStacks } from "../promise-stacks";
+import { assertValidArgs, FieldProblem } from "../validation";
 import { serviceAccountUser, TenancyMode, tenantNames } from "../tenant/render";
 import { Tenant } from "../tenant/tenant";
 
@@ -115,6 +117,15 @@ export interface PlatformArgs {
   tenants?: PlatformTenant[];
   /** Send GitHub writes in parallel (GitHub Enterprise Server); default one at a time, paced. */
   parallelGitHubRequests?: boolean;
+  /**
+   * Tenants (by name) whose Capsule Tenant the stack's last update left, when
+   * `tenancy` is now `namespace`: their namespaces leave it, and it is deleted
+   * only once Capsule's status counts none (Capsule deletes the namespaces
+   * its Tenant still lists). `index.ts` fills it from the last update's
+   * outputs; a program of its own must too, or the switch deletes the
+   * namespaces. Default none.
+   */
+  releaseCapsuleTenants?: string[];
 }
 
 /** What a `Platform` reports for one tenant. */
@@ -205,8 +216,9 @@ export class Platform extends pulumi.ComponentResource {
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     // Checked before the component registers: bad arguments leave nothing in the engine.
     const plan = preparePlatform(name, args);
+    assertValidArgs("Platform", name, releaseProblems(args));
     super("flux-capsule:index:Platform", name, {}, opts);
-    const parts = plan.then((p) => withoutPromiseStacks(() => this.build(p, args.parallelGitHubRequests ?? false)));
+    const parts = plan.then((p) => withoutPromiseStacks(() => this.build(p, args)));
     platformParts.set(this, parts);
     const all = pulumi.output(parts);
     this.fluxNamespace = all.apply((p) => p.flux.namespace);
@@ -226,11 +238,11 @@ export class Platform extends pulumi.ComponentResource {
     });
   }
 
-  private build({ config, flux: fluxArgs }: PlatformPlan, parallelGitHubRequests: boolean): PlatformParts {
+  private build({ config, flux: fluxArgs }: PlatformPlan, args: PlatformArgs): PlatformParts {
     // Stacks written before Platform had these parts at the root.
     const opts: pulumi.ComponentResourceOptions = { parent: this, aliases: [{ parent: pulumi.rootStackResource }] };
     // GitHub's API takes writes one at a time; queued, a few wait at once instead of filling every engine slot.
-    const githubQueue = parallelGitHubRequests ? undefined : new GitHubWriteQueue();
+    const githubQueue = args.parallelGitHubRequests ? undefined : new GitHubWriteQueue();
     const flux = new FluxBootstrap(FLUX, { ...fluxArgs, githubQueue }, opts);
     const capsule = config.tenancy === "capsule"
       ? new Capsule("capsule", {
@@ -238,8 +250,10 @@ export class Platform extends pulumi.ComponentResource {
         reconcilers: config.tenants.map((t) => serviceAccountUser(t.namespaces[0]!, tenantNames(t.name).serviceAccount)),
       }, opts)
       : undefined;
+    const releasing = new Set(args.releaseCapsuleTenants ?? []);
     const tenants = config.tenants.map((t) => new Tenant(t.name, {
       ...t,
+      releaseCapsuleTenant: releasing.has(t.name),
       mode: config.tenancy,
       owner: config.owner,
       keyAlgorithm: config.flux.keyAlgorithm,
@@ -253,6 +267,17 @@ export class Platform extends pulumi.ComponentResource {
     }, opts));
     return { flux, capsule, tenants };
   }
+}
+
+/** Problems with `releaseCapsuleTenants`: only tenants of this platform, only when leaving capsule mode. */
+export function releaseProblems(args: Pick<PlatformArgs, "tenancy" | "tenants" | "releaseCapsuleTenants">): FieldProblem[] {
+  const release = args.releaseCapsuleTenants ?? [];
+  if (release.length === 0) return [];
+  if ((args.tenancy ?? DEFAULT_TENANCY) !== "namespace") {
+    return [{ field: "releaseCapsuleTenants", problem: "releases Capsule Tenants when the platform leaves capsule mode; it needs tenancy \"namespace\"" }];
+  }
+  const names = new Set((args.tenants ?? []).map((t) => t.name));
+  return release.flatMap((t, i) => (names.has(t) ? [] : [{ field: `releaseCapsuleTenants[${i}]`, problem: `${JSON.stringify(t)} is not one of tenants` }]));
 }
 
 const platformParts = new WeakMap<Platform, Promise<PlatformParts>>();

@@ -124,6 +124,36 @@ export function capsuleTenantObject(tenant: string, home: string, namespaceQuota
 }
 
 /**
+ * How long a switch to namespace mode waits for Capsule to let go of a
+ * tenant's namespaces before the up fails (and deletes nothing).
+ */
+export const CAPSULE_RELEASE_TIMEOUT_SECONDS = 180;
+
+/**
+ * The patch that ends a tenant's capsule mode safely: applied to its Capsule
+ * Tenant once the tenant's namespaces have dropped the label (and with it the
+ * ownerReference Capsule's webhook added under Pulumi's field manager), it
+ * makes the Kubernetes provider wait until Capsule's status counts no
+ * namespace (`status.size` 0). Only then may the Tenant be deleted: Capsule
+ * deletes every namespace its status still lists when its Tenant goes.
+ * Pulumi deletes what left the program after every create and update, so
+ * the wait comes first.
+ */
+export function capsuleReleaseObject(tenant: string): KubeObject {
+  return {
+    apiVersion: CAPSULE_API,
+    kind: "Tenant",
+    metadata: {
+      name: tenant,
+      annotations: {
+        "pulumi.com/waitFor": "jsonpath={.status.size}=0",
+        "pulumi.com/timeoutSeconds": String(CAPSULE_RELEASE_TIMEOUT_SECONDS),
+      },
+    },
+  };
+}
+
+/**
  * Namespace-mode RoleBinding in `namespace`: the home reconciler (which runs
  * the tenant's Kustomization) and the namespace's own reconciler (for tenant
  * Flux objects living there) get {@link TENANT_ROLE}.
@@ -166,6 +196,14 @@ export interface TenantRenderInput {
    * tenant creates namespaces of its own only when granted.
    */
   readonly namespaceQuota?: number | typeof UNLIMITED;
+  /**
+   * Namespace mode only: the tenant ran in capsule mode at the stack's last
+   * update, so its Capsule Tenant still owns its namespaces. The namespaces
+   * are released first and the Tenant's status must show none before it is
+   * deleted ({@link capsuleReleaseObject}). Default false. The stack program
+   * sets it from its last update's outputs.
+   */
+  readonly releaseCapsuleTenant?: boolean;
 }
 
 /** A rendered tenant: the objects {@link Tenant} registers, as plain data. */
@@ -186,6 +224,8 @@ export interface TenantRender {
   readonly roleBindings: readonly KubeObject[];
   /** The tenant's GitRepository and Kustomization, in its home namespace. */
   readonly sync: readonly [KubeObject, KubeObject];
+  /** Leaving capsule mode: the patch that waits for the old Capsule Tenant to let go ({@link capsuleReleaseObject}). */
+  readonly capsuleRelease?: KubeObject;
 }
 
 /**
@@ -223,5 +263,6 @@ export function renderTenant(input: TenantRenderInput): TenantRender {
       branch: input.branch ?? defaultTenantBranch(tenant),
       path: input.path ?? DEFAULT_TENANT_PATH,
     }),
+    capsuleRelease: !capsule && input.releaseCapsuleTenant === true ? capsuleReleaseObject(tenant) : undefined,
   };
 }

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_READY_TIMEOUT_SECONDS, DEFAULT_WAIT_FOR_READY } from "../defaults";
 import { DeployKey } from "../deploy-key/deploy-key";
 import { KubeObjectInput, kubeResource, waitingForReady } from "../kube";
-import { GitHubWriteQueue, KeyAlgorithm, KubeObject } from "../shared";
+import { CAPSULE_API, GitHubWriteQueue, KeyAlgorithm, KubeObject } from "../shared";
 import { assertValidArgs } from "../validation";
 import { CAPSULE_TENANT_LABEL, renderTenant, TenantNames, TenantRenderInput } from "./render";
 import { tenantProblems } from "./validate";
@@ -92,10 +92,20 @@ export class Tenant extends pulumi.ComponentResource {
       ? { [CAPSULE_TENANT_LABEL]: capsuleTenant.id.apply(() => tenant) }
       : {};
 
+    // The namespace names its Tenant as owner too, as Capsule's webhook
+    // would: applied by Pulumi, the reference is a field Pulumi's field
+    // manager owns (what the webhook adds belongs to none), so leaving
+    // capsule mode removes it along with the label. Capsule accepts that
+    // from an administrator only when both go together, and it is what
+    // releases the namespace from its Tenant.
+    const capsuleOwner = capsuleTenant
+      ? { ownerReferences: [(capsuleTenant as k8s.apiextensions.CustomResource).metadata.uid.apply((uid) => ({ apiVersion: CAPSULE_API, kind: "Tenant", name: tenant, uid }))] }
+      : {};
+
     const namespaces = new Map<string, k8s.core.v1.Namespace>();
     for (const o of render.namespaces) {
       const labels = { ...o.metadata.labels, ...capsuleLabel };
-      const namespace = kubeResource(`${name}-ns-${o.metadata.name}`, { ...o, metadata: { ...o.metadata, labels } }, { parent: this });
+      const namespace = kubeResource(`${name}-ns-${o.metadata.name}`, { ...o, metadata: { ...o.metadata, labels, ...capsuleOwner } }, { parent: this });
       namespaces.set(o.metadata.name, namespace as k8s.core.v1.Namespace);
     }
     const nsName = (ns: string) => namespaces.get(ns)!.metadata.name;
@@ -124,6 +134,16 @@ export class Tenant extends pulumi.ComponentResource {
 
     const [sourceObject, kustomizationObject] = render.sync;
     const source = kubeResource(`${name}-source`, sourceObject, { parent: this, dependsOn: [...after, namespaces.get(render.home)!, this.deployKey] });
+    // Leaving capsule mode: once the namespaces (and the reconcilers' new
+    // RoleBindings) are in place, wait until the old Capsule Tenant owns no
+    // namespace; Pulumi deletes it (with nothing left to take along) only
+    // after every create and update. retainOnDelete: when the patch leaves
+    // the program its Tenant is gone, and giving its fields back would
+    // server-side apply (create) an empty Tenant.
+    if (render.capsuleRelease) {
+      new k8s.apiextensions.CustomResourcePatch(`${name}-capsule-release`, render.capsuleRelease as k8s.apiextensions.CustomResourcePatchArgs,
+        { parent: this, dependsOn: [...namespaces.values(), ...access], retainOnDelete: true });
+    }
     const sync = waitingForReady(kustomizationObject, args.waitForReady ?? DEFAULT_WAIT_FOR_READY, args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS);
     kubeResource(`${name}-sync`, sync, { parent: this, dependsOn: [...after, source, ...access, ...(capsuleTenant ? [capsuleTenant] : [])] });
 

@@ -30,6 +30,7 @@ export interface TenantShape {
   readonly sharedRepository?: boolean;
   readonly keyRotation?: string;
   readonly readyTimeoutSeconds?: number;
+  readonly releaseCapsuleTenant?: boolean;
 }
 
 /** What a tenant is checked against: the platform around it. */
@@ -64,6 +65,9 @@ export function tenantProblems(t: TenantShape, ctx: TenantContext): FieldProblem
     .text("keyRotation", t.keyRotation, rotationProblem)
     .check("readyTimeoutSeconds", t.readyTimeoutSeconds, readyTimeoutProblem)
     .check("namespaceQuota", t.namespaceQuota, (q) => quotaProblem(q, t.namespaces.length, ctx.mode));
+  if (t.releaseCapsuleTenant === true && ctx.mode !== "namespace") {
+    p.add("releaseCapsuleTenant", "releases the namespaces of a capsule-mode tenant when it moves to namespace mode; remove it in capsule mode");
+  }
   if (t.sshHost !== undefined || t.knownHosts !== undefined) p.list.push(...gitHostProblems(t.sshHost ?? DEFAULT_SSH_HOST, t.knownHosts));
   return p.list;
 }
