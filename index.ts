@@ -3,7 +3,7 @@
 // the cluster's provider. Everything else lives in components/.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { capsuleTenantsToRelease, ConfigError, fluxDowngrade, LastUpdate, namespaceLosingChanges, parseStackConfig, Platform, PlatformArgs, preparePlatform, readStackConfig } from "./components";
+import { ConfigError, fluxDowngrade, LastUpdate, lastUpdateOf, namespaceLosingChanges, parseStackConfig, Platform, PlatformArgs, preparePlatform, readStackConfig } from "./components";
 
 export = async () => {
   const config = parseStackConfig(readStackConfig());
@@ -32,7 +32,7 @@ export = async () => {
   const downgrade = fluxDowngrade(lastUpdate, config);
   const problems = [...namespaceLosingChanges(lastUpdate, config), ...(downgrade ? [downgrade] : [])];
   if (problems.length > 0) throw new ConfigError(problems.length === 1 ? problems[0]! : `${problems.length} problems:\n  - ${problems.join("\n  - ")}`);
-  args.releaseCapsuleTenants = capsuleTenantsToRelease(lastUpdate, config);
+  args.lastUpdate = lastUpdateOf(lastUpdate);
 
   // An explicit provider for the chosen context: nothing reaches whatever
   // cluster the ambient kubeconfig happens to point at.

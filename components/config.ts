@@ -65,6 +65,7 @@ const tenantSchema = z.strictObject({
   namespaceQuota: z.union([z.number(), z.literal(UNLIMITED)]).optional(),
   keyRotation: z.string().optional(),
   waitForReady: z.boolean().default(DEFAULT_WAIT_FOR_READY),
+  renamedFrom: z.string().optional(),
 });
 
 const stackSchema = z.object({
@@ -111,6 +112,7 @@ export interface TenantConfig {
   readonly sharedRepository: boolean;
   readonly keyRotation?: string;
   readonly waitForReady: boolean;
+  readonly renamedFrom?: string;
 }
 
 /** The validated stack config, defaults applied. */
@@ -258,6 +260,7 @@ function parseSettings(raw: RawStackConfig, names: KeyNames): { config: StackCon
       sharedRepository: t.sharedRepository,
       ...(t.keyRotation === undefined ? {} : { keyRotation: t.keyRotation }),
       waitForReady: t.waitForReady,
+      ...(t.renamedFrom === undefined ? {} : { renamedFrom: t.renamedFrom }),
     };
   });
   // A tenant missing its repository has been told above; the sharing check would only repeat it.

@@ -14,12 +14,13 @@ export {
   PlatformFlux,
   PlatformParts,
   PlatformPlan,
+  PlatformLastUpdate,
   PlatformTenant,
   PlatformTenantOutputs,
   partsOf,
   preparePlatform,
 } from "./platform/platform";
-export { capsuleTenantsToRelease, fluxDowngrade, LastUpdate, namespaceLosingChanges, NextUpdate } from "./platform/last-update";
+export { capsuleTenantsToRelease, fluxDowngrade, LastUpdate, lastUpdateOf, namespaceLosingChanges, NextUpdate } from "./platform/last-update";
 export { checkFluxBootstrap, FluxBootstrap, FluxBootstrapArgs } from "./flux/bootstrap";
 export { assertFluxRelease, releaseProblems, ReleaseCheckOptions, RELEASE_CONTROLLERS } from "./flux/release";
 export { Tenant, TenantArgs } from "./tenant/tenant";
@@ -54,6 +55,7 @@ export {
   TenantRender,
   TenantRenderInput,
   TENANT_ROLE,
+  TENANT_SYNC_DELETION_POLICY,
   UNLIMITED,
 } from "./tenant/render";
 export { tenantProblems, tenantSetProblems, TenantShape, TenantContext, TenantClaim } from "./tenant/validate";

@@ -16,7 +16,7 @@ import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
 import { canI, getObject, kubectl, LAB_FLUX_VERSION, labFlux, OLDER_FLUX_VERSION, releaseFlux, secretData, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
 import { changes, LabStack, PLATFORM_REPO, TenantSpec } from "../lab/client/stack";
 import { configMap, kustomization, sa, seedBranch, yaml } from "../lab/client/threats";
-import { TenantWatch, WatchReport } from "../lab/client/watch";
+import { TenantWatch, WatchedTenant, WatchReport } from "../lab/client/watch";
 
 const TOKEN = "e2e-token";
 const say = (line: string) => process.stdout.write(`      ${line}\n`);
@@ -92,9 +92,11 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
       afterUp?: () => Promise<string>;
       /** Why the change itself may cost a tenant its fetch (then the figures are reported, not required to be 0). */
       tenantImpact?: string;
+      /** The tenants to watch, when not the usual three (a rename). */
+      watch?: WatchedTenant[];
     } = {}): Promise<void> {
     await change();
-    const watch = new TenantWatch(watched).start();
+    const watch = new TenantWatch(o.watch ?? watched).start();
     let row: Row = { scenario: name, preview: "", upSeconds: 0, notReady: 0, authErrors: 0, result: "", ok: false };
     try {
       const { plan, comment, changed } = await lab.previewForReview(o.refresh ?? false);
@@ -431,6 +433,36 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
       new RegExp(`flux\\.version: the stack runs Flux ${LAB_FLUX_VERSION.replace(/\./g, "\\.")}; ${OLDER_FLUX_VERSION.replace(/\./g, "\\.")} is older`), /flux\.version/);
     await lab.setFlux(labFlux());
     assert.deepEqual(changes(await lab.preview(true)), {}, "back to the config of the last update: nothing to do");
+  });
+
+  it("7c. a tenant renamed with renamedFrom (ops-team to operations): its namespace and workload kept, the new Kustomization takes over before the old goes", async () => {
+    type Obj = { metadata: { uid: string; labels?: Record<string, string> } };
+    const app = () => getObject<Obj>("configmap", "app", "ops-team-apps");
+    const before = app();
+    assert.ok(before, "ops-team's app, before");
+    const capsuleTenants = () => kubectl(["get", "tenants.capsule.clastix.io", "-o", "name"]).stdout.split("\n").filter(Boolean).sort();
+    const keys = () => [...keysOn(double, PLATFORM_REPO).keys()].filter((title) => title.startsWith("tenant ops-team ") || title.startsWith("tenant operations "));
+    assert.deepEqual(keys().map((k) => k.split(" ")[1]), ["ops-team"], "ops-team's key, before");
+    await scenario("tenant renamed with renamedFrom (ops-team to operations)",
+      () => lab.setTenants(changed(lab, "ops-team", (t) => ({ ...t, name: "operations", renamedFrom: "ops-team", branch: "ops-team" })), "capsule"),
+      async () => {
+        const after = app();
+        assert.equal(after?.metadata.uid, before.metadata.uid, "the same ConfigMap: never pruned and re-created");
+        assert.equal(after?.metadata.labels?.["kustomize.toolkit.fluxcd.io/name"], "operations", "now the new Kustomization's");
+        const ns = getObject<{ metadata: { labels?: Record<string, string>; ownerReferences?: { kind: string; name: string }[] } }>("namespace", "ops-team-apps")!;
+        assert.equal(ns.metadata.labels?.["capsule.clastix.io/tenant"], "operations");
+        assert.deepEqual((ns.metadata.ownerReferences ?? []).map((r) => `${r.kind}/${r.name}`), ["Tenant/operations"]);
+        assert.deepEqual(capsuleTenants(), ["tenant.capsule.clastix.io/data-team", "tenant.capsule.clastix.io/dev-team", "tenant.capsule.clastix.io/operations"]);
+        assert.equal(getObject(KS, "ops-team", "ops-team-apps"), undefined, "the old Kustomization is gone");
+        assert.equal(getObject("serviceaccount", "ops-team", "ops-team-apps"), undefined, "the old reconciler is gone");
+        assert.deepEqual(keys().map((k) => k.split(" ")[1]), ["operations"], "only the new key on GitHub");
+        assert.ok(canI(sa("ops-team-apps", "operations"), "create", "deployments", "ops-team-apps"), "the new reconciler is admin in the namespace");
+        return `ops-team-apps kept (its app the same object, now labelled for operations), in Capsule Tenant operations; old Kustomization, reconciler and key gone`;
+      }, {
+        watch: watched.map((t) => (t.name === "ops-team" ? { name: "operations", home: t.home, formerNames: ["ops-team"] } : t)),
+        // Without the aliases the Namespace would be a delete (old name) and a create (new name).
+        expectPreview: (plan) => assert.deepEqual([plan.delete ?? 0, plan.create ?? 0], [0, 1], `only replacements, updates and the release patch: ${JSON.stringify(plan)}`),
+      });
   });
 
   it("8. destroy with Flux running: finalizers honoured, nothing stuck, no key left on GitHub", async () => {

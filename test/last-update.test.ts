@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { capsuleTenantsToRelease, fluxDowngrade, namespaceLosingChanges } from "../components";
+import { capsuleTenantsToRelease, fluxDowngrade, lastUpdateOf, namespaceLosingChanges } from "../components";
 import { baseConfig, runStack } from "./harness";
 import { useMocks } from "./mocks";
 
@@ -33,10 +33,44 @@ describe("changes that would delete listed namespaces are refused (namespaceLosi
   it("refuses a tenant renamed or a namespace moved to another tenant, naming both and the index", () => {
     const problems = namespaceLosingChanges(last("namespace", TENANTS), next("namespace", [["developers", ["dev-team-apps", "dev-team-tools"]], TENANTS[1]!]));
     assert.equal(problems.length, 2);
-    assert.match(problems[0]!, /^tenants\[0\]: namespace "dev-team-apps" belongs to tenant "dev-team"; listing it under "developers" .* keep the name "dev-team"$/);
+    assert.match(problems[0]!, /^tenants\[0\]: namespace "dev-team-apps" belongs to tenant "dev-team"; listing it under "developers" .* set tenants\[0\]\.renamedFrom to "dev-team"; to move the namespace, .*$/);
     const moved = namespaceLosingChanges(last("capsule", TENANTS), next("capsule", [["dev-team", ["dev-team-apps"]], ["ops-team", ["ops-team-apps", "dev-team-tools"]]]));
     assert.equal(moved.length, 1);
     assert.match(moved[0]!, /^tenants\[1\]: namespace "dev-team-tools" belongs to tenant "dev-team"; listing it under "ops-team"/);
+  });
+
+  it("a rename declared with renamedFrom is not refused; its former Capsule Tenant is released (in capsule mode too)", () => {
+    const renamed = (tenancy: "capsule" | "namespace") => ({ ...next(tenancy, [["developers", ["dev-team-apps", "dev-team-tools"]], TENANTS[1]!]), tenants: [
+      { name: "developers", namespaces: ["dev-team-apps", "dev-team-tools"], renamedFrom: "dev-team" }, { name: "ops-team", namespaces: ["ops-team-apps"] }] });
+    assert.deepEqual(namespaceLosingChanges(last("capsule", TENANTS), renamed("capsule")), []);
+    assert.deepEqual(capsuleTenantsToRelease(last("capsule", TENANTS), renamed("capsule")), ["dev-team"], "only the renamed tenant's former Tenant");
+    assert.deepEqual(capsuleTenantsToRelease(last("capsule", TENANTS), renamed("namespace")), ["dev-team", "ops-team"], "renamed and switching: the former name's");
+    assert.deepEqual(capsuleTenantsToRelease(last("namespace", TENANTS), renamed("namespace")), []);
+    // Done: the last update has the new name; renamedFrom left in the config changes nothing more.
+    const done = last("capsule", [["developers", ["dev-team-apps", "dev-team-tools"]], TENANTS[1]!]);
+    assert.deepEqual(capsuleTenantsToRelease(done, renamed("capsule")), []);
+    assert.deepEqual(lastUpdateOf(last("capsule", TENANTS)), { tenancy: "capsule", tenants: ["dev-team", "ops-team"] });
+    assert.deepEqual(lastUpdateOf({ tenancy: "other", tenants: "x" } as never), { tenants: [] }, "outputs of another shape say nothing");
+  });
+
+  it("a renamed tenant keeps its namespaces' resources (aliases), releases its former Capsule Tenant after the namespaces move and waits for the new Kustomization; tenant Kustomizations orphan what they applied", async () => {
+    const mocks = await useMocks();
+    const base = baseConfig();
+    const dev = base.tenants.find((t) => t.name === "dev-team")!;
+    mocks.stackOutputs = { tenancy: "capsule", tenants: Object.fromEntries(base.tenants.map((t) => [t.name, { namespaces: t.namespaces }])) };
+    const renamed = { ...base, tenants: base.tenants.map((t) => (t === dev ? { ...t, name: "developers", renamedFrom: "dev-team" } : t)) };
+    await runStack(renamed, mocks);
+    const patch = mocks.one("kubernetes:capsule.clastix.io/v1beta2:TenantPatch", "developers-capsule-release");
+    assert.equal((patch.inputs.metadata as { name: string }).name, "dev-team", "the former Capsule Tenant waits to let go");
+    for (const ns of dev.namespaces as string[]) {
+      const n = mocks.one("kubernetes:core/v1:Namespace", `developers-ns-${ns}`);
+      assert.ok(patch.dependencies.includes(n.urn!), `waits for ${ns} to move`);
+      assert.deepEqual((n.inputs.metadata as { labels: Record<string, string> }).labels["capsule.clastix.io/tenant"], "developers");
+    }
+    const sync = mocks.one("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization", "developers-sync");
+    assert.equal((sync.inputs.spec as { deletionPolicy?: string }).deletionPolicy, "Orphan", "the old Kustomization, deleted last, prunes nothing the new one took over");
+    assert.equal((sync.inputs.metadata as { annotations?: Record<string, string> }).annotations?.["pulumi.com/waitFor"], "condition=Ready", "the rename waits for the new Kustomization");
+    assert.equal(mocks.ofType("kubernetes:capsule.clastix.io/v1beta2:TenantPatch").length, 1, "ops-team is untouched");
   });
 
   it("the stack program reads its last update's outputs and refuses before registering its provider or any resource", async () => {

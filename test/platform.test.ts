@@ -93,7 +93,7 @@ describe("component provider (provider/)", () => {
     const platform = schema.resources["flux-capsule:index:Platform"]!;
     assert.equal(platform.isComponent, true);
     assert.match(platform.description ?? "", /^The whole platform from the stack config's shape/);
-    assert.deepEqual(Object.keys(platform.inputProperties).sort(), ["capsule", "flux", "owner", "parallelGitHubRequests", "releaseCapsuleTenants", "reservedNamespaces", "tenancy", "tenants"]);
+    assert.deepEqual(Object.keys(platform.inputProperties).sort(), ["capsule", "flux", "lastUpdate", "owner", "parallelGitHubRequests", "reservedNamespaces", "tenancy", "tenants"]);
     assert.ok(Object.values(platform.inputProperties).every((p) => p.plain === true), "every argument is plain data");
     assert.deepEqual(platform.requiredInputs.sort(), ["flux", "owner"]);
     assert.deepEqual(Object.keys(platform.properties).sort(), ["commits", "fluxNamespace", "platformPublicKey", "syncUrl", "tenants"]);

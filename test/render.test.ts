@@ -230,7 +230,7 @@ describe("tenant objects", () => {
     assert.equal(source.metadata.namespace, "dev-team-apps");
     assert.deepEqual(source.spec, { interval: "1m0s", ref: { branch: "dev-team" }, secretRef: { name: "dev-team-deploy-key" }, url: "ssh://git@github.com/acme/fleet-infra" });
     assert.equal(k.metadata.namespace, "dev-team-apps");
-    assert.deepEqual(k.spec, { interval: "5m0s", path: "./", prune: true, serviceAccountName: "dev-team", sourceRef: { kind: "GitRepository", name: "dev-team" } });
+    assert.deepEqual(k.spec, { interval: "5m0s", path: "./", prune: true, deletionPolicy: "Orphan", serviceAccountName: "dev-team", sourceRef: { kind: "GitRepository", name: "dev-team" } });
   });
 
   it("the Capsule Tenant is owned by the reconciler with admin, never cluster-admin", () => {

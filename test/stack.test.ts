@@ -195,7 +195,7 @@ describe("stack program (capsule mode, two tenants)", function () {
       assert.deepEqual(meta(sync), { name: e.t, namespace: e.home });
       assert.deepEqual(meta(secret), { name: `${e.t}-deploy-key`, namespace: e.home });
       assert.deepEqual(spec(source), { interval: "1m0s", ref: { branch: e.branch }, secretRef: { name: `${e.t}-deploy-key` }, url: e.url });
-      assert.deepEqual(spec(sync), { interval: "5m0s", path: e.path, prune: true, serviceAccountName: e.t, sourceRef: { kind: "GitRepository", name: e.t } });
+      assert.deepEqual(spec(sync), { interval: "5m0s", path: e.path, prune: true, deletionPolicy: "Orphan", serviceAccountName: e.t, sourceRef: { kind: "GitRepository", name: e.t } });
       assert.ok(isSecretValue(secret.inputs.stringData), "the tenant key is sent as a secret");
       const data = reveal<Record<string, unknown>>(secret.inputs.stringData);
       assert.equal(reveal(data["identity.pub"]), mocks.one(T.deployKey, `${e.t}-deploy-key-deploy-key`).inputs.key);

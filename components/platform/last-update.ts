@@ -1,5 +1,5 @@
-import type { TenancyMode } from "../tenant/render";
-import type { PlatformTenantOutputs } from "./platform";
+import { TenancyMode, TENANCY_MODES } from "../tenant/render";
+import type { PlatformLastUpdate, PlatformTenantOutputs } from "./platform";
 
 /** What the stack's last update left, read from its outputs (undefined before the first update, or from a version that did not export it). */
 export interface LastUpdate {
@@ -15,7 +15,7 @@ export interface LastUpdate {
 export interface NextUpdate {
   readonly tenancy: TenancyMode;
   readonly flux?: { readonly version: string };
-  readonly tenants: readonly { readonly name: string; readonly namespaces: readonly string[] }[];
+  readonly tenants: readonly { readonly name: string; readonly namespaces: readonly string[]; readonly renamedFrom?: string }[];
 }
 
 /** Each tenant's namespaces in the last update's outputs (outputs of another version may have another shape: only lists of names count). */
@@ -33,14 +33,16 @@ function lastNamespaces(last: LastUpdate): Map<string, string[]> {
  * The changes from the last update that would delete tenants' namespaces
  * (and every workload in them) although the configuration still lists them,
  * each as a message saying what and why: a namespace listed under another
- * tenant name (a rename, or a move between tenants). Its Namespace resource
- * is named for its tenant, so Pulumi would delete it once the new one is
- * declared (and in capsule mode Capsule deletes it with the old Tenant).
- * Not supported yet; the stack program refuses it before anything runs.
- * Empty when the change is safe, or when there was no last update.
+ * tenant name without `renamedFrom` naming that tenant (a rename not
+ * declared, or a move between tenants). Its Namespace resource is named for
+ * its tenant, so Pulumi would delete it once the new one is declared (and in
+ * capsule mode Capsule deletes it with the old Tenant). The stack program
+ * refuses it before anything runs. Empty when the change is safe, or when
+ * there was no last update.
  *
- * Leaving capsule mode is not one of them: {@link capsuleTenantsToRelease}
- * names the Tenants whose namespaces must be released first.
+ * A declared rename and leaving capsule mode are not among them:
+ * {@link capsuleTenantsToRelease} names the Capsule Tenants whose namespaces
+ * must be released first.
  */
 export function namespaceLosingChanges(last: LastUpdate, next: NextUpdate): string[] {
   const owner = new Map<string, string>();
@@ -49,10 +51,10 @@ export function namespaceLosingChanges(last: LastUpdate, next: NextUpdate): stri
   next.tenants.forEach((t, i) => {
     for (const ns of t.namespaces) {
       const was = owner.get(ns);
-      if (was !== undefined && was !== t.name) {
+      if (was !== undefined && was !== t.name && t.renamedFrom !== was) {
         problems.push(`tenants[${i}]: namespace "${ns}" belongs to tenant "${was}"; listing it under "${t.name}" (a rename, or a move between ` +
-          "tenants) would delete it and everything in it, since its resources are named for their tenant. Renaming tenants is not supported yet: " +
-          `keep the name "${was}"`);
+          "tenants) would delete it and everything in it, since its resources are named for their tenant. To rename the tenant, set " +
+          `tenants[${i}].renamedFrom to "${was}"; to move the namespace, remove it from "${was}" in one update and add it here in the next`);
       }
     }
   });
@@ -60,16 +62,31 @@ export function namespaceLosingChanges(last: LastUpdate, next: NextUpdate): stri
 }
 
 /**
- * The tenants whose Capsule Tenant the last update left and the next one
- * deletes while keeping the tenant: a switch from capsule to namespace
- * mode. Capsule deletes every namespace its Tenant's status still lists when
- * the Tenant goes, so these Tenants must let go of their namespaces first
- * (`PlatformArgs.releaseCapsuleTenants`). Empty otherwise.
+ * The tenant each tenant of the next update was at the last one: its former
+ * name while the rename is under way (the last update had that name and not
+ * this one), else its name when the last update had it; undefined for a new
+ * tenant.
+ */
+function lastName(had: Map<string, string[]>, t: NextUpdate["tenants"][number]): string | undefined {
+  if (t.renamedFrom !== undefined && had.has(t.renamedFrom) && !had.has(t.name)) return t.renamedFrom;
+  return had.has(t.name) ? t.name : undefined;
+}
+
+/**
+ * The Capsule Tenants the last update left that the next one deletes while
+ * their namespaces stay: every tenant's on a switch from capsule to
+ * namespace mode, and a renamed tenant's former one. Capsule deletes every
+ * namespace its Tenant's status still lists when the Tenant goes, so these
+ * Tenants must let go of their namespaces first
+ * (`Platform` computes them from `PlatformArgs.lastUpdate`). Empty otherwise.
  */
 export function capsuleTenantsToRelease(last: LastUpdate, next: NextUpdate): string[] {
-  if (last.tenancy !== "capsule" || next.tenancy !== "namespace") return [];
+  if (last.tenancy !== "capsule") return [];
   const had = lastNamespaces(last);
-  return next.tenants.map((t) => t.name).filter((name) => had.has(name));
+  return next.tenants.flatMap((t) => {
+    const was = lastName(had, t);
+    return was !== undefined && (next.tenancy === "namespace" || was !== t.name) ? [was] : [];
+  });
 }
 
 /** `vX.Y.Z` as numbers, or undefined for anything else. */
@@ -94,4 +111,10 @@ export function fluxDowngrade(last: LastUpdate, next: NextUpdate): string | unde
   return `flux.version: the stack runs Flux ${last.fluxVersion as string}; ${next.flux!.version} is older, and Flux is upgraded only ` +
     "(a newer release may have stored objects under API versions the older CRDs do not serve). " +
     `Keep ${last.fluxVersion as string} or choose a newer release`;
+}
+
+/** The last update as `Platform` takes it (`PlatformArgs.lastUpdate`): its tenancy, when one, and its tenants' names. */
+export function lastUpdateOf(last: LastUpdate): PlatformLastUpdate {
+  const tenancy = TENANCY_MODES.find((m) => m === last.tenancy);
+  return { ...(tenancy ? { tenancy } : {}), tenants: [...lastNamespaces(last).keys()] };
 }

@@ -4,9 +4,8 @@ import { parseSettingsArgs, StackConfig } from "../config";
 import { checkFluxBootstrap, FluxBootstrap, FluxBootstrapArgs } from "../flux/bootstrap";
 import { loadFluxManifests } from "../flux/manifests";
 import { GitHubWriteQueue, KeyAlgorithm } from "../shared";
-import { DEFAULT_TENANCY } from "../defaults";
 import { withoutPromiseStacks } from "../promise-stacks";
-import { assertValidArgs, FieldProblem } from "../validation";
+import { capsuleTenantsToRelease, LastUpdate } from "./last-update";
 import { serviceAccountUser, TenancyMode, tenantNames } from "../tenant/render";
 import { Tenant } from "../tenant/tenant";
 
@@ -55,6 +54,14 @@ export interface PlatformFlux {
   knownHosts?: string;
 }
 
+/** What a `Platform`'s last update had, from the stack's outputs. */
+export interface PlatformLastUpdate {
+  /** Its tenancy mode (the stack output `tenancy`). */
+  tenancy?: TenancyMode;
+  /** Its tenants' names (the keys of the stack output `tenants`). */
+  tenants?: string[];
+}
+
 /** An identity Capsule lets create tenant namespaces: the one Pulumi applies with. */
 export interface PlatformCapsuleAdministrator {
   /** `User`, `Group` or `ServiceAccount`. */
@@ -94,6 +101,16 @@ export interface PlatformTenant {
   /** `pulumi up` waits until Flux reports the tenant's Kustomization Ready. Default false, so a tenant whose branch is still empty does not fail the up. */
   waitForReady?: boolean;
   /**
+   * The tenant's name before a rename: its resources are aliased to the old
+   * names, so its namespaces (and what runs in them) are kept, while the
+   * objects named for the tenant (reconciler, key, Secret, GitRepository,
+   * Kustomization, Capsule Tenant) are created anew and the old ones deleted
+   * last, once the new Kustomization is Ready: while it is set, each `pulumi
+   * up` waits for the tenant to be Ready (as `waitForReady`). Remove it once
+   * the rename is done. Default none.
+   */
+  renamedFrom?: string;
+  /**
    * Most namespaces the tenant may own (capsule mode): a number at least the
    * namespaces listed, or `"unlimited"`. Default: exactly those listed.
    */
@@ -118,14 +135,13 @@ export interface PlatformArgs {
   /** Send GitHub writes in parallel (GitHub Enterprise Server); default one at a time, paced. */
   parallelGitHubRequests?: boolean;
   /**
-   * Tenants (by name) whose Capsule Tenant the stack's last update left, when
-   * `tenancy` is now `namespace`: their namespaces leave it, and it is deleted
-   * only once Capsule's status counts none (Capsule deletes the namespaces
-   * its Tenant still lists). `index.ts` fills it from the last update's
-   * outputs; a program of its own must too, or the switch deletes the
-   * namespaces. Default none.
+   * What the stack's last update had. A switch from capsule to namespace mode
+   * and a rename (`renamedFrom`) keep the tenants' namespaces only with it:
+   * the Capsule Tenants that go release them first. `index.ts` fills it
+   * from the stack's own outputs; a program of its own should too. Default:
+   * nothing known (a first update).
    */
-  releaseCapsuleTenants?: string[];
+  lastUpdate?: PlatformLastUpdate;
 }
 
 /** What a `Platform` reports for one tenant. */
@@ -216,7 +232,6 @@ export class Platform extends pulumi.ComponentResource {
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     // Checked before the component registers: bad arguments leave nothing in the engine.
     const plan = preparePlatform(name, args);
-    assertValidArgs("Platform", name, releaseProblems(args));
     super("flux-capsule:index:Platform", name, {}, opts);
     const parts = plan.then((p) => withoutPromiseStacks(() => this.build(p, args)));
     platformParts.set(this, parts);
@@ -250,10 +265,16 @@ export class Platform extends pulumi.ComponentResource {
         reconcilers: config.tenants.map((t) => serviceAccountUser(t.namespaces[0]!, tenantNames(t.name).serviceAccount)),
       }, opts)
       : undefined;
-    const releasing = new Set(args.releaseCapsuleTenants ?? []);
+    // What goes between the last update and this one while namespaces stay.
+    const last: LastUpdate = { tenancy: args.lastUpdate?.tenancy, tenants: Object.fromEntries((args.lastUpdate?.tenants ?? []).map((n) => [n, { namespaces: [] }])) };
+    const releasing = new Set(capsuleTenantsToRelease(last, config));
     const tenants = config.tenants.map((t) => new Tenant(t.name, {
       ...t,
-      releaseCapsuleTenant: releasing.has(t.name),
+      releaseCapsuleTenant: [t.renamedFrom, t.name].find((n) => n !== undefined && releasing.has(n)),
+      // A rename's new Kustomization must be Ready before the old one goes
+      // (last), or the tenant has a moment with neither; while renamedFrom is
+      // set the tenant waits, so the update after the rename changes nothing.
+      waitForReady: t.waitForReady || t.renamedFrom !== undefined,
       mode: config.tenancy,
       owner: config.owner,
       keyAlgorithm: config.flux.keyAlgorithm,
@@ -264,20 +285,9 @@ export class Platform extends pulumi.ComponentResource {
       knownHosts: config.flux.knownHosts,
       githubQueue,
       dependsOn: [...flux.crds, ...flux.controllers, ...(capsule ? [capsule] : [])],
-    }, opts));
+    }, { ...opts, aliases: [...opts.aliases!, ...(t.renamedFrom ? [{ name: t.renamedFrom }] : [])] }));
     return { flux, capsule, tenants };
   }
-}
-
-/** Problems with `releaseCapsuleTenants`: only tenants of this platform, only when leaving capsule mode. */
-export function releaseProblems(args: Pick<PlatformArgs, "tenancy" | "tenants" | "releaseCapsuleTenants">): FieldProblem[] {
-  const release = args.releaseCapsuleTenants ?? [];
-  if (release.length === 0) return [];
-  if ((args.tenancy ?? DEFAULT_TENANCY) !== "namespace") {
-    return [{ field: "releaseCapsuleTenants", problem: "releases Capsule Tenants when the platform leaves capsule mode; it needs tenancy \"namespace\"" }];
-  }
-  const names = new Set((args.tenants ?? []).map((t) => t.name));
-  return release.flatMap((t, i) => (names.has(t) ? [] : [{ field: `releaseCapsuleTenants[${i}]`, problem: `${JSON.stringify(t)} is not one of tenants` }]));
 }
 
 const platformParts = new WeakMap<Platform, Promise<PlatformParts>>();

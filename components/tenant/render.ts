@@ -69,6 +69,16 @@ interface TenantSource {
 }
 
 /**
+ * What a tenant's Kustomization does with what it applied when it is itself
+ * deleted: keeps it. Everything a tenant applies lives in its namespaces,
+ * which go when the tenant goes, so pruning adds nothing there; and when a
+ * rename replaces the Kustomization, the old one's finalizer would prune as
+ * the old reconciler, whose rights went with its namespaces' move (Flux
+ * retries forever: "forbidden"), after the new one has taken the objects over.
+ */
+export const TENANT_SYNC_DELETION_POLICY = "Orphan";
+
+/**
  * The tenant's GitRepository and Kustomization, both in its home namespace:
  * the Kustomization names the source in its own namespace and impersonates the
  * tenant's reconciler, so the lockdown and RBAC (or Capsule) bound everything
@@ -96,6 +106,7 @@ export function tenantSyncObjects(tenant: string, home: string, source: TenantSo
         interval: "5m0s",
         path: kustomizationPath(source.path),
         prune: true,
+        deletionPolicy: TENANT_SYNC_DELETION_POLICY,
         serviceAccountName: names.serviceAccount,
         sourceRef: { kind: "GitRepository", name: names.sync },
       },
@@ -197,13 +208,14 @@ export interface TenantRenderInput {
    */
   readonly namespaceQuota?: number | typeof UNLIMITED;
   /**
-   * Namespace mode only: the tenant ran in capsule mode at the stack's last
-   * update, so its Capsule Tenant still owns its namespaces. The namespaces
-   * are released first and the Tenant's status must show none before it is
-   * deleted ({@link capsuleReleaseObject}). Default false. The stack program
+   * A Capsule Tenant the stack's last update left that owns this tenant's
+   * namespaces and goes in this update: the tenant's own when leaving capsule
+   * mode, or the one of its former name in a rename. The namespaces are
+   * released first and the Tenant's status must count none before it is
+   * deleted ({@link capsuleReleaseObject}). Default none. The stack program
    * sets it from its last update's outputs.
    */
-  readonly releaseCapsuleTenant?: boolean;
+  readonly releaseCapsuleTenant?: string;
 }
 
 /** A rendered tenant: the objects {@link Tenant} registers, as plain data. */
@@ -263,6 +275,8 @@ export function renderTenant(input: TenantRenderInput): TenantRender {
       branch: input.branch ?? defaultTenantBranch(tenant),
       path: input.path ?? DEFAULT_TENANT_PATH,
     }),
-    capsuleRelease: !capsule && input.releaseCapsuleTenant === true ? capsuleReleaseObject(tenant) : undefined,
+    capsuleRelease: input.releaseCapsuleTenant !== undefined && (!capsule || input.releaseCapsuleTenant !== tenant)
+      ? capsuleReleaseObject(input.releaseCapsuleTenant)
+      : undefined,
   };
 }

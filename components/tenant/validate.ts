@@ -30,7 +30,8 @@ export interface TenantShape {
   readonly sharedRepository?: boolean;
   readonly keyRotation?: string;
   readonly readyTimeoutSeconds?: number;
-  readonly releaseCapsuleTenant?: boolean;
+  readonly renamedFrom?: string;
+  readonly releaseCapsuleTenant?: string;
 }
 
 /** What a tenant is checked against: the platform around it. */
@@ -65,9 +66,10 @@ export function tenantProblems(t: TenantShape, ctx: TenantContext): FieldProblem
     .text("keyRotation", t.keyRotation, rotationProblem)
     .check("readyTimeoutSeconds", t.readyTimeoutSeconds, readyTimeoutProblem)
     .check("namespaceQuota", t.namespaceQuota, (q) => quotaProblem(q, t.namespaces.length, ctx.mode));
-  if (t.releaseCapsuleTenant === true && ctx.mode !== "namespace") {
-    p.add("releaseCapsuleTenant", "releases the namespaces of a capsule-mode tenant when it moves to namespace mode; remove it in capsule mode");
-  }
+  p.text("renamedFrom", t.renamedFrom, (r) => dns1123LabelProblem(r) ?? (r === t.name ? "is the tenant's own name; remove it" : undefined));
+  p.text("releaseCapsuleTenant", t.releaseCapsuleTenant, (r) => dns1123LabelProblem(r) ?? (r === t.name && ctx.mode === "capsule"
+    ? "names the tenant's own Capsule Tenant, which capsule mode keeps; it releases the Tenant of the name before a rename, or of any name when leaving capsule mode"
+    : undefined));
   if (t.sshHost !== undefined || t.knownHosts !== undefined) p.list.push(...gitHostProblems(t.sshHost ?? DEFAULT_SSH_HOST, t.knownHosts));
   return p.list;
 }
@@ -102,6 +104,7 @@ function quotaProblem(quota: number | typeof UNLIMITED, listed: number, mode: Te
 /** A tenant as {@link tenantSetProblems} sees it: the repository resolved. */
 export interface TenantClaim {
   readonly name: string;
+  readonly renamedFrom?: string;
   readonly namespaces: readonly string[];
   readonly repository: string;
   readonly sharedRepository?: boolean;
@@ -125,6 +128,12 @@ export function tenantSetProblems(tenants: readonly TenantClaim[], platformRepos
     const first = names.get(t.name);
     if (first !== undefined) problems.push({ index, problem: `name ${quote(t.name)} is already used by tenants[${first}]; tenant names must be unique` });
     else names.set(t.name, index);
+    if (t.renamedFrom !== undefined) {
+      const other = tenants.findIndex((o, i) => i !== index && (o.name === t.renamedFrom || o.renamedFrom === t.renamedFrom));
+      if (other >= 0) {
+        problems.push({ index, problem: `renamedFrom ${quote(t.renamedFrom)} is also ${tenants[other]!.name === t.renamedFrom ? "the name" : "the former name"} of tenants[${other}]; one tenant takes over a former name` });
+      }
+    }
     for (const ns of new Set(t.namespaces)) {
       const owner = claims.get(ns);
       if (owner !== undefined && owner !== t.name) {

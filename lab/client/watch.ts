@@ -10,8 +10,12 @@ import { CONTEXT, KUBECONFIG } from "./lab";
 
 const run = promisify(execFile);
 
-/** A tenant as the watcher knows it: its Kustomization and GitRepository are `name` in `home`. */
-export interface WatchedTenant { readonly name: string; readonly home: string }
+/**
+ * A tenant as the watcher knows it: its Kustomization and GitRepository are
+ * `name` in `home`, or, during a rename, any of `formerNames` (the tenant is
+ * served while one of them is Ready).
+ */
+export interface WatchedTenant { readonly name: string; readonly home: string; readonly formerNames?: readonly string[] }
 
 /** What a watcher saw between start and stop. */
 export interface WatchReport {
@@ -102,9 +106,10 @@ export class TenantWatch {
       }
       if (auth) this.authErrors++;
       for (const t of this.tenants) {
-        const ks = items.find((o) => o.kind === "Kustomization" && o.metadata.name === t.name && o.metadata.namespace === t.home);
-        const ready = ks?.status?.conditions?.find((c) => c.type === "Ready");
-        const counter = ready?.status === "True" ? undefined : ready?.status === "Unknown" ? this.reconciling : this.notReady;
+        const names = [t.name, ...(t.formerNames ?? [])];
+        const states = items.filter((o) => o.kind === "Kustomization" && names.includes(o.metadata.name) && o.metadata.namespace === t.home)
+          .map((ks) => ks.status?.conditions?.find((c) => c.type === "Ready")?.status);
+        const counter = states.includes("True") ? undefined : states.includes("Unknown") ? this.reconciling : this.notReady;
         counter?.set(t.name, (counter.get(t.name) ?? 0) + this.everyMs / 1000);
       }
     } catch {
