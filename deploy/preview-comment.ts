@@ -63,18 +63,25 @@ export function previewComment(events: readonly EngineEvent[], stack: string, co
   const rows: string[] = [];
   const seen = new Set<string>();
   // A replacement's steps (replace, create-replacement, delete-replaced) come in any order: one `+-` line.
-  const replaced = new Set(events.map((e) => e.resourcePreEvent?.metadata).filter((m) => m && REPLACEMENT.includes(m.op)).map((m) => m!.urn));
+  const replacements = events.map((e) => e.resourcePreEvent?.metadata).filter((m) => m !== undefined && REPLACEMENT.includes(m.op));
+  const replaced = new Set(replacements.map((m) => m!.urn));
+  // A resource renamed through an alias is replaced under its new name; the
+  // delete of its former self carries the former name: one line, "(was …)".
+  const formerName = new Map(replacements.filter((m) => m!.old?.urn && m!.old.urn !== m!.urn).map((m) => [m!.urn, m!.old!.urn]));
+  const formers = new Set(formerName.values());
   const notes: string[] = [];
   let summary: Record<string, number> | undefined;
   let failed = false;
   for (const e of events) {
     const step = e.resourcePreEvent?.metadata;
-    if (step && SHOWN.includes(step.op) && !seen.has(step.urn)) {
+    if (step && SHOWN.includes(step.op) && !seen.has(step.urn) && !formers.has(step.urn)) {
       seen.add(step.urn);
       const fields = (step.diffs ?? Object.keys(step.detailedDiff ?? {})).join(", ");
       const shortFields = fields.length > FIELDS_WIDTH ? `${fields.slice(0, FIELDS_WIDTH - 1)}…` : fields;
       const op: OpType = replaced.has(step.urn) ? "replace" : step.op;
-      rows.push(`| \`${SIGN[op] ?? op}\` | ${cell(resourceName(step.urn))} | \`${token(step.type)}\` | ${cell(shortFields)} |`);
+      const former = formerName.get(step.urn);
+      const name = `${resourceName(step.urn)}${former ? ` (was ${resourceName(former)})` : ""}`;
+      rows.push(`| \`${SIGN[op] ?? op}\` | ${cell(name)} | \`${token(step.type)}\` | ${cell(shortFields)} |`);
     }
     if (e.policyEvent) {
       const p = e.policyEvent;

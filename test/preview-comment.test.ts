@@ -8,8 +8,8 @@ import { previewComment, readEventLog } from "../deploy/preview-comment";
 const URN = "urn:pulumi:dev::flux-capsule::flux-capsule:index:Platform$flux-capsule:index:Tenant$kubernetes:core/v1:Secret::";
 let sequence = 0;
 const base = () => ({ sequence: sequence++, timestamp: 0 });
-const step = (op: OpType, name: string, type: string, diffs?: string[]): EngineEvent =>
-  ({ ...base(), resourcePreEvent: { metadata: { op, urn: URN + name, type, provider: "", diffs } } }) as EngineEvent;
+const step = (op: OpType, name: string, type: string, diffs?: string[], oldName?: string): EngineEvent =>
+  ({ ...base(), resourcePreEvent: { metadata: { op, urn: URN + name, type, provider: "", diffs, ...(oldName ? { old: { urn: URN + oldName } } : {}) } } }) as EngineEvent;
 const summary = (changes: Record<string, number>): EngineEvent =>
   ({ ...base(), summaryEvent: { maybeCorrupt: false, durationSeconds: 1, resourceChanges: changes, policyPacks: {} } }) as EngineEvent;
 
@@ -33,6 +33,17 @@ describe("the pull request comment of a preview (deploy/preview-comment.ts)", ()
     ]);
     assert.match(text, /^### `pulumi preview` of dev$/m);
     assert.match(text, /^Resources: 1 to create, 1 to update, 1 to replace; 70 unchanged\.$/m);
+  });
+
+  it("shows a resource replaced under a new name (an alias, a renamed tenant) once, with its former name", () => {
+    const type = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization";
+    const text = previewComment([
+      step("create-replacement", "operations-sync", type, ["metadata"], "ops-team-sync"),
+      step("replace", "operations-sync", type, ["metadata"], "ops-team-sync"),
+      step("delete-replaced", "ops-team-sync", type, undefined, "ops-team-sync"),
+      summary({ replace: 1 }),
+    ], "dev");
+    assert.deepEqual(text.split("\n").filter((l) => l.startsWith("| `")), [`| \`+-\` | operations-sync \\(was ops-team-sync\\) | \`${type}\` | metadata |`]);
   });
 
   it("says so when nothing changes, and leaves out the lab's $PATH notices", () => {
