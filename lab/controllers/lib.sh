@@ -34,7 +34,7 @@ CTRL_CAPSULE_HEALTH_PORT=10080
 
 # Start order; down.sh stops in reverse (the runner, which would restart
 # them, before the Flux controllers it started).
-CTRL_COMPONENTS=(source-controller kustomize-controller flux-runner capsule)
+CTRL_COMPONENTS=(source-controller kustomize-controller flux-runner capsule capsule-controller-manager capsule-runner)
 
 # Every process we start carries this in its environment, so down.sh can find
 # strays (lost pid files) without matching on names.

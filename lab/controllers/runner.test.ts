@@ -6,12 +6,16 @@ import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { applyArgPatches, lockdownArgPatches } from "../../components/flux/lockdown";
 import { KubeObject } from "../../components/shared";
-import { Deployment, expand, Loopback, parseImage, planFor, quantity, resolveEnv, templateHash, toolsFrom } from "./runner";
+import { Deployment, expand, Loopback, parseImage, planFor, quantity, resolveEnv, templateHash, toolsFrom, WEBHOOK_CERT_DIR } from "./runner";
 
 const lb: Loopback = {
   host: "127.0.0.1",
   stateDir: "/lab/controllers",
-  ports: { "source-controller": { metrics: 18080, health: 19440, storage: 19090 }, "kustomize-controller": { metrics: 18081, health: 19441 } },
+  ports: {
+    "source-controller": { metrics: 18080, health: 19440, storage: 19090 },
+    "kustomize-controller": { metrics: 18081, health: 19441 },
+    capsule: { metrics: 18082, health: 10080, webhook: 19443 },
+  },
 };
 const tools = toolsFrom(["/cache/tools/source-controller/v1.9.5-abc/", "/cache/tools/kustomize-controller/v1.9.5-def"], () => true);
 
@@ -129,7 +133,58 @@ describe("lab/controllers/runner", () => {
     assert.equal(quantity("250m"), 0.25);
   });
 
+  /** Capsule's manager Deployment as its v0.14.0 chart renders it with default values (templates/_pod.tpl). */
+  const capsuleDeployment = (): Deployment => ({
+    metadata: { name: "capsule-controller-manager", namespace: "capsule-system" },
+    spec: {
+      replicas: 1,
+      template: {
+        spec: {
+          serviceAccountName: "capsule",
+          volumes: [{ name: "cert", secret: { secretName: "capsule-tls" } }],
+          containers: [{
+            name: "manager",
+            image: "ghcr.io/projectcapsule/capsule:v0.14.0",
+            args: ["--webhook-port=9443", "--zap-log-level=info", "--configuration-name=default", "--workers=1",
+              "--client-connection-qps=20", "--client-connection-burst=30", "--enable-leader-election=true"],
+            env: [
+              { name: "NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+              { name: "SERVICE_ACCOUNT", valueFrom: { fieldRef: { fieldPath: "spec.serviceAccountName" } } },
+            ],
+            volumeMounts: [{ name: "cert", mountPath: WEBHOOK_CERT_DIR }],
+          }],
+        },
+      },
+    },
+  });
+
+  it("runs Capsule from its chart's Deployment: the TLS Secret written to a file dir, loopback webhook and metrics, no leader election", () => {
+    const capsuleTools = toolsFrom(["/cache/tools/capsule/v0.14.0-abc"], () => true);
+    const d = capsuleDeployment();
+    const waiting = planFor(d, capsuleTools, lb);
+    assert.equal(waiting.kind, "wait");
+    assert.match((waiting as { reason: string }).reason, /Secret capsule-tls \(volume cert\) does not exist yet/);
+    const secrets = new Map([["capsule-tls", { "tls.crt": "Y3J0", "tls.key": "a2V5" }]]);
+    const plan = planFor(d, capsuleTools, lb, secrets);
+    assert.equal(plan.kind, "run");
+    if (plan.kind !== "run") return;
+    assert.equal(plan.binary, "/cache/tools/capsule/v0.14.0-abc/capsule");
+    const certs = "/lab/controllers/volumes/capsule-controller-manager/cert";
+    assert.deepEqual(plan.args, [
+      "--zap-log-level=info", "--configuration-name=default", "--workers=1", "--client-connection-qps=20", "--client-connection-burst=30",
+      "--metrics-addr=127.0.0.1:18082", "--webhook-port=19443", `--webhook-cert-path=${certs}`, "--enable-leader-election=false",
+    ]);
+    assert.deepEqual(plan.volumes, [{ dir: certs, data: { "tls.crt": "Y3J0", "tls.key": "a2V5" } }]);
+    assert.deepEqual(plan.env, { NAMESPACE: "capsule-system", SERVICE_ACCOUNT: "capsule" });
+    const rotated = planFor(d, capsuleTools, lb, new Map([["capsule-tls", { "tls.crt": "bmV3", "tls.key": "a2V5" }]]));
+    assert.ok(rotated.kind === "run" && rotated.hash !== plan.hash, "a new certificate in the Secret restarts Capsule");
+    d.spec!.template!.spec!.containers![0]!.volumeMounts = [];
+    assert.throws(() => planFor(d, capsuleTools, lb, secrets), /no volume is mounted at its webhook certificate directory/);
+  });
+
   it("reads images and tool dirs", () => {
+    assert.deepEqual(parseImage("ghcr.io/projectcapsule/capsule:v0.14.0"), { controller: "capsule", tag: "v0.14.0" });
+    assert.equal(parseImage("ghcr.io/projectcapsule/capsule-proxy:v0.14.0"), undefined);
     assert.deepEqual(parseImage("ghcr.io/fluxcd/source-controller:v1.9.5"), { controller: "source-controller", tag: "v1.9.5" });
     assert.deepEqual(parseImage(`ghcr.io/fluxcd/source-controller:v1.9.5@sha256:${"a".repeat(64)}`), { controller: "source-controller", tag: "v1.9.5" });
     assert.equal(parseImage("ghcr.io/fluxcd/source-controller@sha256:" + "a".repeat(64)), undefined);

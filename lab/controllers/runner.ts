@@ -1,25 +1,32 @@
 /**
- * The lab's kubelet for Flux: runs the Flux controllers the lab builds as
- * local processes, driven by the Deployments in the Flux namespace (the ones
- * `pulumi up` applied and Flux later reconciles), as a kubelet would run
- * their pods. Started by lab/controllers/up.sh --only flux (supervised by
- * lab/supervise.sh), stopped by lab/controllers/down.sh.
+ * The lab's kubelet: runs the controllers the lab builds as local processes,
+ * driven by the Deployments of one namespace (the ones `pulumi up` applied
+ * and Flux later reconciles), as a kubelet would run their pods. Started by
+ * lab/controllers/up.sh (supervised by lab/supervise.sh): `flux-runner` for
+ * flux-system, and with --capsule-chart `capsule-runner` for capsule-system
+ * (Capsule installed from its chart by `pulumi up`); stopped by
+ * lab/controllers/down.sh.
  *
  *   node -r ts-node/register/transpile-only lab/controllers/runner.ts \
- *     --kubectl KUBECTL --tool DIR... [--namespace flux-system]
+ *     --kubectl KUBECTL --tool DIR... [--namespace flux-system] [--fill-tls-secret NAME=DIR]
  *
  * Every second it lists the Deployments. One whose first container's image is
- * ghcr.io/fluxcd/<controller>:<tag> for a controller of a --tool dir
- * (.../<controller>/<tag>-<key>, lab/toolchain/flux.sh, which builds Flux
- * v2.9.5's and v2.7.3's controllers for the upgrade scenario) runs that dir's
+ * ghcr.io/fluxcd/<controller>:<tag> or ghcr.io/projectcapsule/capsule:<tag>
+ * for a controller of a --tool dir (.../<controller>/<tag>-<key>:
+ * lab/toolchain/flux.sh, which builds Flux v2.9.5's and v2.7.3's controllers
+ * for the upgrade scenario, and lab/toolchain/capsule.sh) runs that dir's
  * binary with the container's args and env: fieldRef and resourceFieldRef env
- * resolved and $(VAR) expanded as the kubelet does, the in-cluster-only flags
- * dropped and loopback addresses added (the ports of lab/controllers/lib.sh,
- * from the CTRL_* environment). A changed pod template restarts it; replicas
- * 0 or a deleted Deployment stops it; a tag no --tool dir builds is refused
- * (a log line and a Warning Event, reason ImageNotInLab) rather than run as
- * another version. Each start and stop is logged with its reason and the
- * command line. Pid files and logs are lib.sh's ($CTRL_STATE/run, /logs).
+ * resolved and $(VAR) expanded as the kubelet does, Secret volumes written to
+ * files under the state dir, the in-cluster-only flags dropped and loopback
+ * addresses added (the ports of lab/controllers/lib.sh, from the CTRL_*
+ * environment). A changed pod template (or mounted Secret) restarts it;
+ * replicas 0 or a deleted Deployment stops it; a tag no --tool dir builds is
+ * refused (a log line and a Warning Event, reason ImageNotInLab) rather than
+ * run as another version. Each start and stop is logged with its reason and
+ * the command line. Pid files and logs are lib.sh's ($CTRL_STATE/run, /logs),
+ * named for the Deployment. --fill-tls-secret stands in for a cluster's
+ * certificate issuer: it fills that Secret, once it exists without a
+ * certificate, with the files of DIR (the lab's, SAN 127.0.0.1).
  */
 import { ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -41,8 +48,18 @@ export interface PodTemplate {
     serviceAccountName?: string;
     terminationGracePeriodSeconds?: number;
     containers?: Container[];
+    volumes?: Volume[];
   };
 }
+
+/** A pod volume; the runner gives only Secret volumes a directory. */
+export interface Volume {
+  name: string;
+  secret?: { secretName: string; optional?: boolean };
+}
+
+/** Secrets by name: their data (base64, as the API returns it). */
+export type Secrets = ReadonlyMap<string, Readonly<Record<string, string>>>;
 
 export interface EnvVar {
   name: string;
@@ -62,12 +79,17 @@ export interface Container {
   args?: string[];
   env?: EnvVar[];
   resources?: { limits?: Record<string, string | number>; requests?: Record<string, string | number> };
+  volumeMounts?: { name: string; mountPath: string }[];
 }
 
-/** `ghcr.io/fluxcd/<controller>:<tag>[@digest]` -> controller and tag; undefined for any other image. */
+/**
+ * `ghcr.io/fluxcd/<controller>:<tag>[@digest]` (a Flux controller) or
+ * `ghcr.io/projectcapsule/capsule:<tag>[@digest]` (Capsule's manager, as its
+ * chart names it) -> controller and tag; undefined for any other image.
+ */
 export function parseImage(image: string | undefined): { controller: string; tag: string } | undefined {
-  const m = /^ghcr\.io\/fluxcd\/([a-z0-9-]+):([A-Za-z0-9_.-]+)(@sha256:[a-f0-9]{64})?$/.exec(image ?? "");
-  return m ? { controller: m[1]!, tag: m[2]! } : undefined;
+  const m = /^ghcr\.io\/(?:fluxcd\/([a-z0-9-]+)|projectcapsule\/(capsule)):([A-Za-z0-9_.-]+)(@sha256:[a-f0-9]{64})?$/.exec(image ?? "");
+  return m ? { controller: (m[1] ?? m[2])!, tag: m[3]! } : undefined;
 }
 
 /** Binaries by controller, then by image tag: a tool dir is .../<controller>/<tag>-<key> holding <controller>. */
@@ -178,50 +200,101 @@ function fieldRef(fieldPath: string, template: PodTemplate, pod: PodContext): st
   }
 }
 
+/** A controller's loopback ports: health has no flag for Capsule (its probe address is fixed). */
+export interface Ports { metrics: number; health: number; storage?: number; webhook?: number }
+
 /** Loopback addresses and paths replacing the in-cluster ones (lab/controllers/lib.sh's ports). */
 export interface Loopback {
   host: string;
   stateDir: string;
-  ports: Record<string, { metrics: number; health: number; storage?: number }>;
+  ports: Record<string, Ports>;
 }
+
+/** controller-runtime's default webhook certificate directory (Capsule's --webhook-cert-path default; its chart mounts the TLS Secret there). */
+export const WEBHOOK_CERT_DIR = "/tmp/k8s-webhook-server/serving-certs";
 
 /**
  * The container args minus the in-cluster-only flags, plus the loopback ones.
  * notification-controller is not run in the lab (no event receiver); storage,
- * metrics and health addresses become loopback ones and a state-dir path; one
- * process per controller restarts quickly, so no leader election lease.
+ * metrics, health and webhook addresses become loopback ones and a state-dir
+ * path; one process per controller restarts quickly, so no leader election
+ * lease. `mounts` maps a volume's mountPath to the directory the runner
+ * wrote it to: an arg naming a path under it is rewritten, and Capsule's
+ * webhook certificates (mounted at {@link WEBHOOK_CERT_DIR}) are read from there.
  */
-export function localArgs(controller: string, args: readonly string[], lb: Loopback): string[] {
+export function localArgs(controller: string, args: readonly string[], lb: Loopback, mounts: Readonly<Record<string, string>> = {}): string[] {
   const ports = lb.ports[controller];
   if (!ports) throw new Error(`no loopback ports for ${controller}`);
-  const kept = args.filter((a) => a !== "" && !/^--(events-addr|storage-path|storage-addr|storage-adv-addr|metrics-addr|health-addr)=/.test(a) &&
-    !/^--enable-leader-election(=.*)?$/.test(a));
+  const inCluster = /^--(events-addr|storage-path|storage-addr|storage-adv-addr|metrics-addr|health-addr|webhook-port|webhook-cert-path)=/;
+  const kept = args.filter((a) => a !== "" && !inCluster.test(a) && !/^--enable-leader-election(=.*)?$/.test(a))
+    .map((a) => underMount(a, mounts));
   const extra: string[] = [];
   if (ports.storage !== undefined) {
     extra.push(`--storage-path=${path.join(lb.stateDir, "storage")}`, `--storage-addr=${lb.host}:${ports.storage}`, `--storage-adv-addr=${lb.host}:${ports.storage}`);
   }
-  extra.push(`--metrics-addr=${lb.host}:${ports.metrics}`, `--health-addr=${lb.host}:${ports.health}`);
+  extra.push(`--metrics-addr=${lb.host}:${ports.metrics}`);
+  if (ports.webhook === undefined) {
+    extra.push(`--health-addr=${lb.host}:${ports.health}`);
+  } else {
+    const certDir = args.find((a) => a.startsWith("--webhook-cert-path="))?.slice("--webhook-cert-path=".length) ?? WEBHOOK_CERT_DIR;
+    const local = mounts[certDir];
+    if (local === undefined) throw new Error(`${controller}: no volume is mounted at its webhook certificate directory ${certDir}`);
+    extra.push(`--webhook-port=${ports.webhook}`, `--webhook-cert-path=${local}`, "--enable-leader-election=false");
+  }
   return [...kept, ...extra];
 }
+
+/** `--flag=/mount/path/x` (or a bare path) under a mount -> the same under the directory the runner wrote it to. */
+function underMount(arg: string, mounts: Readonly<Record<string, string>>): string {
+  const eq = arg.indexOf("=");
+  const flag = arg.slice(0, eq + 1);
+  const value = arg.slice(eq + 1);
+  for (const [at, dir] of Object.entries(mounts)) {
+    if (value === at || value.startsWith(`${at}/`)) return flag + dir + value.slice(at.length);
+  }
+  return arg;
+}
+
+/** A Secret volume the runner writes before it starts the process: file name -> base64 content. */
+export interface VolumeFiles { dir: string; data: Record<string, string> }
 
 /** What to do with one Deployment. */
 export type Plan =
   | { kind: "ignore"; reason: string }
   | { kind: "refuse"; reason: string }
+  | { kind: "wait"; reason: string }
   | { kind: "stop"; reason: string }
-  | { kind: "run"; controller: string; tag: string; binary: string; args: string[]; env: Record<string, string>; hash: string; graceSeconds: number };
+  | { kind: "run"; controller: string; tag: string; binary: string; args: string[]; env: Record<string, string>; hash: string; graceSeconds: number; volumes: VolumeFiles[] };
 
-/** sha256 of the pod template (and the binary chosen for it), shortened: a change restarts the process. */
-export function templateHash(template: PodTemplate | undefined, binary: string): string {
-  return createHash("sha256").update(JSON.stringify(template ?? {})).update("\0" + binary).digest("hex").slice(0, 16);
+/** sha256 of the pod template, the binary chosen for it and the Secrets it mounts, shortened: a change restarts the process. */
+export function templateHash(template: PodTemplate | undefined, binary: string, volumes: readonly VolumeFiles[] = []): string {
+  const h = createHash("sha256").update(JSON.stringify(template ?? {})).update("\0" + binary);
+  if (volumes.length > 0) h.update("\0" + JSON.stringify(volumes));
+  return h.digest("hex").slice(0, 16);
+}
+
+/** The Secret volumes the container mounts, with where the runner writes each; a missing Secret is named. */
+function secretVolumes(d: Deployment, container: Container, secrets: Secrets, lb: Loopback): { mounts: Record<string, string>; files: VolumeFiles[] } | string {
+  const mounts: Record<string, string> = {};
+  const files: VolumeFiles[] = [];
+  for (const m of container.volumeMounts ?? []) {
+    const secret = d.spec?.template?.spec?.volumes?.find((v) => v.name === m.name)?.secret;
+    if (!secret) continue;
+    const data = secrets.get(secret.secretName);
+    if (data === undefined && !secret.optional) return `Secret ${secret.secretName} (volume ${m.name}) does not exist yet; the kubelet would keep the pod ContainerCreating`;
+    const dir = path.join(lb.stateDir, "volumes", d.metadata.name, m.name);
+    mounts[m.mountPath] = dir;
+    files.push({ dir, data: { ...(data ?? {}) } });
+  }
+  return { mounts, files };
 }
 
 /** The plan for a Deployment: the command line the kubelet-like runner runs for it, or why not. */
-export function planFor(d: Deployment, tools: Tools, lb: Loopback): Plan {
+export function planFor(d: Deployment, tools: Tools, lb: Loopback, secrets: Secrets = new Map()): Plan {
   const template = d.spec?.template;
   const container = template?.spec?.containers?.[0];
   const image = parseImage(container?.image);
-  if (!container || !image) return { kind: "ignore", reason: `image ${container?.image ?? "(none)"} is not ghcr.io/fluxcd/<controller>:<tag>` };
+  if (!container || !image) return { kind: "ignore", reason: `image ${container?.image ?? "(none)"} is not ghcr.io/fluxcd/<controller>:<tag> or ghcr.io/projectcapsule/capsule:<tag>` };
   const built = tools.get(image.controller);
   if (!built) return { kind: "ignore", reason: `the lab does not build ${image.controller}` };
   const binary = built.get(image.tag);
@@ -231,12 +304,14 @@ export function planFor(d: Deployment, tools: Tools, lb: Loopback): Plan {
   if (container.command !== undefined) return { kind: "refuse", reason: `container ${container.name} replaces the image's entrypoint (command), which the lab cannot run` };
   const replicas = d.spec?.replicas ?? 1;
   if (replicas === 0) return { kind: "stop", reason: "scaled to 0 replicas" };
+  const volumes = secretVolumes(d, container, secrets, lb);
+  if (typeof volumes === "string") return { kind: "wait", reason: volumes };
   const namespace = d.metadata.namespace ?? "default";
-  const hash = templateHash(template, binary);
+  const hash = templateHash(template, binary, volumes.files);
   const env = resolveEnv(template!, container, { namespace, podName: `${d.metadata.name}-${hash.slice(0, 10)}`, nodeName: "lab", ip: lb.host });
-  const args = localArgs(image.controller, (container.args ?? []).map((a) => expand(a, env)), lb);
+  const args = localArgs(image.controller, (container.args ?? []).map((a) => expand(a, env)), lb, volumes.mounts);
   const graceSeconds = template?.spec?.terminationGracePeriodSeconds ?? 30;
-  return { kind: "run", controller: image.controller, tag: image.tag, binary, args, env, hash, graceSeconds };
+  return { kind: "run", controller: image.controller, tag: image.tag, binary, args, env, hash, graceSeconds, volumes: volumes.files };
 }
 
 /** A command line as a shell would read it back. */
@@ -269,6 +344,7 @@ class Runner {
     private readonly tools: Tools,
     private readonly lb: Loopback,
     private readonly marker: string,
+    private readonly fill?: TlsFill,
   ) {}
 
   private kc(args: string[], input?: string): Promise<string> {
@@ -300,13 +376,15 @@ class Runner {
       return;
     }
     this.said.delete("(list)");
+    if (this.fill) await this.fillTls(this.fill);
+    const secrets = await this.secrets(items);
     const seen = new Set<string>();
     for (const d of items) {
       const name = d.metadata.name;
       seen.add(name);
       let plan: Plan;
       try {
-        plan = planFor(d, this.tools, this.lb);
+        plan = planFor(d, this.tools, this.lb, secrets);
       } catch (e) {
         plan = { kind: "refuse", reason: (e as Error).message };
       }
@@ -317,6 +395,9 @@ class Runner {
       } else if (plan.kind === "refuse") {
         if (this.sayOnce(name, `Deployment ${name}: REFUSED: ${plan.reason}`)) await this.event(d, "ImageNotInLab", plan.reason);
         if (proc) await this.stop(name, `refused: ${plan.reason}`);
+      } else if (plan.kind === "wait") {
+        // A running process keeps running, as a pod keeps its mounted Secret.
+        this.sayOnce(name, `Deployment ${name}: waiting: ${plan.reason}`);
       } else if (plan.kind === "stop") {
         this.said.delete(name);
         if (proc) await this.stop(name, plan.reason);
@@ -337,9 +418,56 @@ class Runner {
     for (const name of [...this.procs.keys()]) if (!seen.has(name)) await this.stop(name, "Deployment deleted");
   }
 
+  /** The Secrets the Deployments mount (data only), read in one list when any does. */
+  private async secrets(items: readonly Deployment[]): Promise<Secrets> {
+    const wanted = new Set(items.flatMap((d) => (d.spec?.template?.spec?.volumes ?? []).flatMap((v) => (v.secret ? [v.secret.secretName] : []))));
+    if (wanted.size === 0) return new Map();
+    try {
+      const list = JSON.parse(await this.kc(["get", "secrets", "-n", this.namespace, "-o", "json"])) as { items: { metadata: { name: string }; data?: Record<string, string> }[] };
+      this.said.delete("(secrets)");
+      return new Map(list.items.filter((x) => wanted.has(x.metadata.name)).map((x) => [x.metadata.name, x.data ?? {}]));
+    } catch (e) {
+      this.sayOnce("(secrets)", `cannot list Secrets in ${this.namespace}: ${(e as Error).message.split("\n")[0]}`);
+      return new Map();
+    }
+  }
+
+  /**
+   * The lab's stand-in for the certificate issuer a cluster would have
+   * (Capsule's TLS controller, cert-manager): once the Secret exists without
+   * a certificate (Capsule's chart creates it empty), it gets the lab's, whose
+   * SAN is 127.0.0.1, the address the API server calls the webhooks at.
+   */
+  private async fillTls(fill: TlsFill): Promise<void> {
+    let data: Record<string, string> | undefined;
+    try {
+      data = (JSON.parse(await this.kc(["get", "secret", fill.secret, "-n", this.namespace, "-o", "json"])) as { data?: Record<string, string> }).data ?? {};
+    } catch {
+      return; // not there (yet)
+    }
+    if (data["tls.crt"]) return;
+    const files = Object.fromEntries(["tls.crt", "tls.key", "ca.crt"].map((f) => [f, fs.readFileSync(path.join(fill.dir, f)).toString("base64")]));
+    try {
+      await this.kc(["patch", "secret", fill.secret, "-n", this.namespace, "--type", "merge", "-p", JSON.stringify({ data: files })]);
+      log(`Secret ${this.namespace}/${fill.secret} was empty: filled with the lab's certificate from ${fill.dir}`);
+    } catch (e) {
+      this.sayOnce("(fill)", `cannot fill Secret ${fill.secret}: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+
+  /** Each Secret volume as files (0600 in a 0700 dir), replacing what an earlier start wrote. */
+  private writeVolumes(volumes: readonly VolumeFiles[]): void {
+    for (const v of volumes) {
+      fs.rmSync(v.dir, { recursive: true, force: true });
+      fs.mkdirSync(v.dir, { recursive: true, mode: 0o700 });
+      for (const [file, b64] of Object.entries(v.data)) fs.writeFileSync(path.join(v.dir, file), Buffer.from(b64, "base64"), { mode: 0o600 });
+    }
+  }
+
   private start(name: string, plan: Extract<Plan, { kind: "run" }>, reason: string, restarts: number): void {
     const env = { ...process.env, KUBECONFIG: this.kubeconfig, [this.marker.split("=")[0]!]: this.marker.slice(this.marker.indexOf("=") + 1), ...plan.env };
     if (plan.controller === "source-controller") fs.mkdirSync(path.join(this.lb.stateDir, "storage"), { recursive: true });
+    this.writeVolumes(plan.volumes);
     const envLine = Object.entries(plan.env).map(([k, v]) => `${k}=${v}`);
     log(`start ${name} (${reason}): ${shellLine([...envLine, plan.binary, ...plan.args])}`);
     const out = fs.openSync(this.logFile(name), "a");
@@ -397,6 +525,15 @@ class Runner {
   }
 }
 
+/** `--fill-tls-secret NAME=DIR`: the Secret to fill, and the directory holding tls.crt, tls.key and ca.crt. */
+interface TlsFill { secret: string; dir: string }
+
+function tlsFill(spec: string): TlsFill {
+  const [secret, dir] = [spec.slice(0, spec.indexOf("=")), spec.slice(spec.indexOf("=") + 1)];
+  if (!/^[a-z0-9.-]+$/.test(secret) || !dir) throw new Error(`--fill-tls-secret ${spec}: want NAME=DIR`);
+  return { secret, dir };
+}
+
 function env(name: string): string {
   const v = process.env[name];
   if (!v) throw new Error(`${name} is not set (lab/controllers/up.sh sets it from lib.sh)`);
@@ -409,6 +546,7 @@ async function main(): Promise<void> {
       kubectl: { type: "string" },
       tool: { type: "string", multiple: true },
       namespace: { type: "string", default: "flux-system" },
+      "fill-tls-secret": { type: "string" },
     },
   });
   if (!values.kubectl || !values.tool?.length) throw new Error("usage: runner.ts --kubectl KUBECTL --tool DIR... [--namespace NS]");
@@ -419,10 +557,14 @@ async function main(): Promise<void> {
     ports: {
       "source-controller": { metrics: port("CTRL_SOURCE_METRICS_PORT"), health: port("CTRL_SOURCE_HEALTH_PORT"), storage: port("CTRL_SOURCE_STORAGE_PORT") },
       "kustomize-controller": { metrics: port("CTRL_KUSTOMIZE_METRICS_PORT"), health: port("CTRL_KUSTOMIZE_HEALTH_PORT") },
+      ...(process.env.CTRL_CAPSULE_WEBHOOK_PORT
+        ? { capsule: { metrics: port("CTRL_CAPSULE_METRICS_PORT"), health: port("CTRL_CAPSULE_HEALTH_PORT"), webhook: port("CTRL_CAPSULE_WEBHOOK_PORT") } }
+        : {}),
     },
   };
   const tools = toolsFrom(values.tool);
-  const runner = new Runner(values.kubectl, env("CTRL_KUBECONFIG"), values.namespace!, tools, lb, `${env("CTRL_MARKER_VAR")}=${lb.stateDir}`);
+  const fill = values["fill-tls-secret"] === undefined ? undefined : tlsFill(values["fill-tls-secret"]);
+  const runner = new Runner(values.kubectl, env("CTRL_KUBECONFIG"), values.namespace!, tools, lb, `${env("CTRL_MARKER_VAR")}=${lb.stateDir}`, fill);
   log(`watching Deployments in ${values.namespace} every 1 s; binaries: ${[...tools].map(([c, t]) => `${c} ${[...t.keys()].join("/")}`).join(", ")}`);
   let stop: string | undefined;
   for (const s of ["SIGTERM", "SIGINT"] as const) process.on(s, () => { stop = s; });

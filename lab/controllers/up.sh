@@ -5,7 +5,7 @@
 # left alone; CRDs and the CapsuleConfiguration are (re)applied every time
 # (--keep-crds: not Flux's, which a stack of another release applied).
 #
-#   lab/controllers/up.sh [--capsule-user KIND:NAME]... [--only flux|capsule] [--keep-crds]
+#   lab/controllers/up.sh [--capsule-user KIND:NAME]... [--only flux|capsule] [--keep-crds] [--capsule-chart]
 #   lab/controllers/down.sh
 #
 # Flux: starts the runner (lab/controllers/runner.ts), the lab's kubelet for
@@ -26,6 +26,13 @@
 # ServiceAccount; a ServiceAccount NAME is system:serviceaccount:NS:SA).
 # Capsule's flags are up.sh's own (the lab's stacks do not apply its Deployment).
 #
+# --capsule-chart instead leaves Capsule to `pulumi up` (capsule.install: true,
+# from the chart in Capsule's module, with lab/client/capsule.ts's values) and
+# starts capsule-runner, the runner of lab/controllers/runner.ts for
+# capsule-system: it runs Capsule from the chart's Deployment once there is
+# one, and fills the chart's empty Secret capsule-tls with the lab's
+# certificate (the same CA, SAN IP:127.0.0.1), as a cluster's issuer would.
+#
 # Env: FLUX_CAPSULE_LAB (lab state dir), CTRL_*_PORT (see lib.sh).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -34,9 +41,10 @@ usage() {
   exit 2
 }
 
-ONLY='' CAPSULE_USERS=() KEEP_CRDS=
+ONLY='' CAPSULE_USERS=() KEEP_CRDS= CAPSULE_CHART=
 while [ $# -gt 0 ]; do
   case "$1" in
+    --capsule-chart) CAPSULE_CHART=1; shift ;;
     --capsule-user) CAPSULE_USERS+=("${2:?}"); shift 2 ;;
     --keep-crds) KEEP_CRDS=1; shift ;;
     --only) ONLY=${2:?}; shift 2 ;;
@@ -268,6 +276,26 @@ up_capsule() {
   ctrl_log "Capsule ready; webhooks: $(kc get validatingwebhookconfiguration capsule-dynamic-webhook -o jsonpath='{range .webhooks[*]}{.clientConfig.url} {end}')"
 }
 
+# Capsule from its chart: the runner, which also fills the chart's (empty) TLS Secret.
+up_capsule_runner() {
+  make_webhook_cert
+  if ctrl_running capsule-runner; then
+    ctrl_log "capsule-runner already running (pid $(ctrl_pid capsule-runner))"
+    return
+  fi
+  port_free "$CTRL_CAPSULE_HEALTH_PORT" || { ctrl_log "FAILED: port $CTRL_CAPSULE_HEALTH_PORT (Capsule's fixed health probe) is in use"; exit 1; }
+  start capsule-runner CTRL_HOST="$CTRL_HOST" CTRL_STATE="$CTRL_STATE" CTRL_KUBECONFIG="$CTRL_KUBECONFIG" \
+    CTRL_MARKER_VAR="$CTRL_MARKER_VAR" \
+    CTRL_SOURCE_METRICS_PORT="$CTRL_SOURCE_METRICS_PORT" CTRL_SOURCE_HEALTH_PORT="$CTRL_SOURCE_HEALTH_PORT" \
+    CTRL_SOURCE_STORAGE_PORT="$CTRL_SOURCE_STORAGE_PORT" \
+    CTRL_KUSTOMIZE_METRICS_PORT="$CTRL_KUSTOMIZE_METRICS_PORT" CTRL_KUSTOMIZE_HEALTH_PORT="$CTRL_KUSTOMIZE_HEALTH_PORT" \
+    CTRL_CAPSULE_METRICS_PORT="$CTRL_CAPSULE_METRICS_PORT" CTRL_CAPSULE_HEALTH_PORT="$CTRL_CAPSULE_HEALTH_PORT" \
+    CTRL_CAPSULE_WEBHOOK_PORT="$CTRL_CAPSULE_WEBHOOK_PORT" -- \
+    node -r "$CTRL_ROOT/node_modules/ts-node/register/transpile-only" "$CTRL_ROOT/lab/controllers/runner.ts" \
+    --kubectl "$KUBECTL" --namespace "$CTRL_CAPSULE_NS" --tool "$(dirname "$CAPSULE")" --fill-tls-secret "capsule-tls=$TLS"
+  ctrl_log "capsule-runner started; it runs Capsule once pulumi up applies the chart's Deployment (log: $(ctrl_logfile capsule-runner))"
+}
+
 # ------------------------------------------------------------------ main
 
 case "$ONLY" in
@@ -280,5 +308,7 @@ kc get --raw /readyz >/dev/null 2>&1 || { ctrl_log "FAILED: the lab apiserver is
 mkdir -p "$CTRL_STATE/logs" "$CTRL_STATE/run"
 start_time=$(date +%s)
 [ "$ONLY" = capsule ] || up_flux
-[ "$ONLY" = flux ] || up_capsule
+if [ "$ONLY" != flux ]; then
+  if [ -n "$CAPSULE_CHART" ]; then up_capsule_runner; else up_capsule; fi
+fi
 ctrl_log "controllers up in $(($(date +%s) - start_time))s; logs in $CTRL_STATE/logs"

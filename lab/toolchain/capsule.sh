@@ -8,6 +8,8 @@
 # Usage:
 #   lab/toolchain/capsule.sh          -> prints the tool dir (binary "capsule" inside)
 #   lab/toolchain/capsule.sh --crds   -> prints the CRD dir instead (building first when needed)
+#   lab/toolchain/capsule.sh --chart  -> prints the Helm chart dir in the module's source (read-only;
+#                                        lab/client/capsule.ts stages it as the release workflow would)
 # TOOLCHAIN_FORCE=1 rebuilds even when a stamped build is cached.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -19,7 +21,11 @@ CAPSULE_VERSION=$(modver capsule "$MOD")
 case "${1:-}" in
   "") suffix= ;;
   --crds) suffix=/crds ;;
-  *) echo "usage: $0 [--crds]" >&2; exit 2 ;;
+  --chart)
+    printf '%s/charts/capsule\n' "$(module_src capsule "$MOD")"
+    exit 0
+    ;;
+  *) echo "usage: $0 [--crds|--chart]" >&2; exit 2 ;;
 esac
 
 build_capsule() {
