@@ -53,6 +53,7 @@ const capsuleSchema = z.strictObject({
   administrators: z.array(z.strictObject({ kind: z.enum(["User", "Group", "ServiceAccount"]), name: z.string() })).optional(),
   version: z.string().default(CAPSULE_CHART_VERSION),
   chart: z.string().min(1).optional(),
+  values: z.record(z.string(), z.unknown()).optional(),
 });
 
 const tenantSchema = z.strictObject({

@@ -11,11 +11,12 @@ import * as assert from "node:assert/strict";
 import { performance } from "node:perf_hooks";
 import { OpMap } from "@pulumi/pulumi/automation";
 import { bootstrap } from "../lab/client/bootstrap";
+import { labCapsuleValues, stageCapsuleChart, startCapsuleRunner } from "../lab/client/capsule";
 import { Branch, controllerCommandLine, controllerRunning, controllers, fluxStatus, GITREPO, KS, removeCapsuleResidue, requestReconcile, stopRunner, syncTo } from "../lab/client/flux";
 import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
-import { canI, getObject, kubectl, LAB_FLUX_VERSION, labFlux, OLDER_FLUX_VERSION, releaseFlux, secretData, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
+import { canI, getObject, kubectl, kubectlOk, LAB_FLUX_VERSION, labFlux, OLDER_FLUX_VERSION, releaseFlux, secretData, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
 import { changes, LabStack, PLATFORM_REPO, TenantSpec } from "../lab/client/stack";
-import { configMap, kustomization, sa, seedBranch, yaml } from "../lab/client/threats";
+import { configMap, DEV, kustomization, Mode, printTable, resetDev, Row as ThreatRow, runThreat, sa, seedBranch, threats, yaml } from "../lab/client/threats";
 import { TenantWatch, WatchedTenant, WatchReport } from "../lab/client/watch";
 
 const TOKEN = "e2e-token";
@@ -48,11 +49,11 @@ const COMMENT_LINES = 60;
  * as the preview workflow posts it) and requires it to be readable: at most
  * {@link COMMENT_LINES} lines.
  */
-function printComment(scenario: string, comment: string): void {
+function printComment(scenario: string, comment: string, maxLines = COMMENT_LINES): void {
   const lines = comment.trimEnd().split("\n");
   say(`--- ${scenario}: the pull request comment, ${lines.length} lines`);
   for (const line of lines) say(`  | ${line}`);
-  assert.ok(lines.length <= COMMENT_LINES, `${scenario}: the preview comment has ${lines.length} lines, more than a reviewer should read (${COMMENT_LINES})`);
+  assert.ok(lines.length <= maxLines, `${scenario}: the preview comment has ${lines.length} lines, more than a reviewer should read (${maxLines})`);
 }
 
 /** The keys registered on a repository, as `title` -> key. */
@@ -130,6 +131,24 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
       rows.push(row);
       say(`row: ${name} | ${row.preview} | ${row.upSeconds}s | ${row.notReady} | ${row.authErrors} | ${row.result}`);
     }
+  }
+
+  /**
+   * Commits the isolation suite's threats `ids` to dev-team's branch (where
+   * its config points now), one at a time through Flux, prints their table
+   * and requires each to be denied as in a stack born in `mode`; then resets
+   * dev-team to its app and waits for it Ready again.
+   */
+  async function threatsAfterSwitch(mode: Mode, ids: readonly string[]): Promise<void> {
+    const t = lab.tenants.find((x) => x.name === DEV.name)!;
+    const branch = new Branch(double, TOKEN, OWNER, t.repository ?? PLATFORM_REPO, t.branch ?? t.name);
+    const table: ThreatRow[] = [];
+    // No remote base among `ids`: threat 3 needs the git-http server the isolation suite starts.
+    for (const threat of threats("http://127.0.0.1:9/unused.git").filter((x) => ids.includes(x.id))) table.push(await runThreat(branch, mode, threat));
+    const reset = await resetDev(branch);
+    printTable(table);
+    assert.equal(reset.ready?.status, "True", `dev-team Ready again after the threats: ${reset.ready?.message}`);
+    assert.deepEqual(table.filter((r) => !r.ok).map((r) => `${r.id} ${r.title}: ${r.observed}`), [], `threats after the switch to ${mode} mode`);
   }
 
   before(async () => {
@@ -387,6 +406,29 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
       },
     });
 
+    // The isolation suite's threat rows where the modes differ (namespaces) and
+    // where a leftover power would show (RBAC elsewhere), committed by dev-team
+    // through Flux, as the isolation suite does on a fresh stack.
+    await threatsAfterSwitch("namespace", ["4a", "5b", "6a", "6b", "7a"]);
+
+    // Where namespace mode differs: a namespace comes with its own reconciler and RoleBinding, not a Capsule Tenant's.
+    const dev = tenants.find((t) => t.name === DEV.name)!;
+    await scenario("namespace added (dev-team), namespace mode", () => lab.setTenants(changed(lab, dev.name, (t) => ({ ...t, namespaces: [...dev.namespaces, "dev-team-tools"] })), "namespace"), async () => {
+      assert.ok(getObject("namespace", "dev-team-tools"), "the new namespace exists");
+      assert.ok(canI(sa(dev.namespaces[0]!, dev.name), "create", "deployments", "dev-team-tools"), "dev-team's reconciler is admin in it (its RoleBinding)");
+      assert.ok(!canI(sa(dev.namespaces[0]!, dev.name), "create", "namespaces"), "and still creates no namespace");
+      return "dev-team-tools created with dev-team's RoleBinding and reconciler account; no Capsule object";
+    }, {
+      expectPreview: (plan) => assert.deepEqual([plan.create, plan.replace], [3, undefined], `the Namespace, its RoleBinding and reconciler account: ${JSON.stringify(plan)}`),
+      // The first update after the switch also drops the release patches from the state (retained: nothing is deleted in the cluster).
+      expectChanged: (urns) => assert.deepEqual(urns.filter((u) => !u.includes("dev-team-tools") && !/capsule-release$/.test(u)), [], `only dev-team-tools' objects and the release patches: ${urns.join(" ")}`),
+    });
+    await scenario("namespace removed (dev-team), namespace mode", () => lab.setTenants(changed(lab, dev.name, (t) => ({ ...t, namespaces: dev.namespaces })), "namespace"), async () => {
+      await waitFor("dev-team-tools gone", () => (getObject("namespace", "dev-team-tools") === undefined ? true : undefined), 60_000);
+      assert.ok(getObject("configmap", "app", dev.namespaces[0]!), "dev-team's home workload kept");
+      return "dev-team-tools deleted with its RoleBinding; the home namespace and its workload kept";
+    });
+
     await scenario("mode switch: namespace to capsule", () => lab.setTenants(tenants, "capsule"), async () => {
       assert.deepEqual(apps(), homes, "every tenant's app kept");
       assert.deepEqual(capsuleTenants(), tenants.map((t) => `tenant.capsule.clastix.io/${t.name}`).sort(), "one Capsule Tenant per tenant again");
@@ -396,6 +438,7 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
       assert.deepEqual(powers(), capsulePowers, "each reconciler: exactly the powers capsule mode granted before the switch");
       return `every namespace back in its Capsule Tenant (status.size as listed); every app kept`;
     });
+    await threatsAfterSwitch("capsule", ["4a", "5b", "6a", "6b"]);
   });
 
   it("7b. refused before anything runs: a tenant renamed (its namespaces would go with the old name), a Flux downgrade", async () => {
@@ -485,4 +528,75 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
     rows.push(row);
     say(`row: ${row.scenario} | ${row.preview} | ${row.upSeconds}s | - | - | ${row.result}`);
   });
+
+  it("9. Capsule from its chart (capsule.install: true): preview on a cluster without Capsule, up with Capsule run from the chart's Deployment, a no-op refresh, destroy", async () => {
+    if (getObject("namespace", "flux-system")) await lab.destroy();
+    // The lab's own Capsule (up.sh's process) goes, with everything it made: a cluster without Capsule.
+    controllers("down.sh");
+    removeCapsuleResidue();
+    await waitFor("Capsule's CRDs and namespace gone", () => (capsuleCrds().length === 0 && getObject("namespace", "capsule-system") === undefined ? true : undefined), 120_000);
+    const chart = stageCapsuleChart(sharedTempDir("e2e-day2-chart-"));
+    startCapsuleRunner();
+    await lab.setCapsule({ install: true, chart: chart.dir, values: labCapsuleValues() });
+    await lab.setTenants(TENANTS, "capsule");
+
+    const { plan, comment, changed: urns } = await lab.previewForReview();
+    // A first up: one line per resource created (about 80), not a routine change's few.
+    printComment("Capsule from its chart, on a cluster without Capsule", comment, 100);
+    assert.deepEqual(Object.keys(changes(plan)), ["create"], `a first up only creates: ${JSON.stringify(plan)}`);
+    assert.ok(urns.some((u) => u.includes("kubernetes:helm.sh/v3:Release")), "the preview creates Capsule's Helm release");
+
+    const t0 = performance.now();
+    await bootstrap(lab, { log: (line) => say(line) });
+    const upSeconds = Math.round((performance.now() - t0) / 1000);
+    const manager = "capsule-controller-manager";
+    const argv = controllerCommandLine(manager) ?? [];
+    assert.match(argv[0] ?? "(not running)", new RegExp(`/capsule/${chart.version.replace(/\./g, "\\.")}-[0-9a-f]+/capsule$`), "Capsule runs from its chart's Deployment, at the chart's version");
+    assert.ok(argv.includes("--configuration-name=default") && argv.some((a) => a.startsWith("--webhook-cert-path=") && a.includes("/volumes/")), `the chart's args, the TLS Secret as files: ${argv.join(" ")}`);
+    say(`Capsule run by the runner from Deployment capsule-system/${manager}: ${argv.join(" ")}`);
+    for (const t of TENANTS) {
+      const size = await waitFor(`Capsule Tenant ${t.name} to count its namespace`, () => {
+        const n = getObject<{ status?: { size?: number } }>("tenants.capsule.clastix.io", t.name)?.status?.size;
+        return n === 1 ? n : undefined;
+      }, 60_000);
+      assert.equal(size, 1);
+    }
+    // Capsule's webhook answers: a tenant reconciler may create namespaces (Capsule's provisioner binding), but not into another tenant.
+    const intrusion = { apiVersion: "v1", kind: "Namespace", metadata: { name: "dev-team-in-ops", labels: { "capsule.clastix.io/tenant": "ops-team" } } };
+    const created = kubectl(["create", "--raw", "/api/v1/namespaces", "-f", "-", `--as=${sa("dev-team-apps", "dev-team")}`], JSON.stringify(intrusion));
+    if (created.status === 0) kubectl(["delete", "namespace", "dev-team-in-ops", "--wait=false"]);
+    assert.notEqual(created.status, 0, "dev-team's reconciler created a namespace in ops-team's Capsule Tenant");
+    assert.match(created.stderr, /admission webhook "[^"]*projectcapsule\.dev" denied the request/, `denied by Capsule's webhook: ${created.stderr}`);
+    say(`Capsule's webhook: ${short(created.stderr, 200)}`);
+    assert.deepEqual(changes(await lab.preview(true)), {}, "preview --refresh after up: no changes");
+
+    const d0 = performance.now();
+    const destroyed = changes(await lab.destroy());
+    const destroySeconds = Math.round((performance.now() - d0) / 1000);
+    const namespaces = ["flux-system", ...TENANTS.map((t) => t.namespaces[0]!)];
+    await waitFor(`${namespaces.join(", ")} gone`, () => (namespaces.every((n) => getObject("namespace", n) === undefined) ? true : undefined), 120_000);
+    await waitFor("the runner to stop Capsule once its Deployment is gone", () => (controllerRunning(manager) ? undefined : true), 30_000, 250);
+    assert.equal(getObject("deployment", manager, "capsule-system"), undefined, "the chart's Deployment is gone");
+    assert.deepEqual(kubectl(["get", "tenants.capsule.clastix.io", "-o", "name"]).stdout.trim(), "", "no Capsule Tenant left");
+    // Capsule's webhooks go with its configuration, which goes with the anchor after the release: no namespace change is refused afterwards.
+    await waitFor("Capsule's configuration and webhooks gone", () => (getObject("capsuleconfigurations.capsule.clastix.io", "default") === undefined &&
+      getObject("validatingwebhookconfiguration", "capsule-dynamic-webhook") === undefined && getObject("mutatingwebhookconfiguration", "capsule-dynamic-webhook") === undefined ? true : undefined), 60_000);
+    kubectlOk(["create", "namespace", "after-capsule"]);
+    kubectlOk(["delete", "namespace", "after-capsule", "--wait=true", "--timeout=60s"]);
+    // What Helm leaves by design (a chart's crds/, the namespace it created, the Secret the chart keeps) and Capsule's
+    // own RBAC, which the chart's pre-delete Job removes (it needs the tls.create the component sets; the lab runs no Jobs).
+    const left = [`${capsuleCrds().length} CRDs (Helm keeps a chart's crds/)`,
+      ...(getObject("secret", "capsule-tls", "capsule-system") ? ["Secret capsule-system/capsule-tls (the chart's keep policy)"] : []),
+      ...["capsule-namespace-provisioner", "capsule-namespace-deleter"].filter((n) => getObject("clusterrole", n)).map((n) => `ClusterRole ${n}`),
+      ...(getObject("clusterrolebinding", "capsule-namespace-provisioner") ? ["ClusterRoleBinding capsule-namespace-provisioner"] : [])];
+    const row: Row = { scenario: "Capsule from its chart", preview: summary(plan), upSeconds, notReady: 0, authErrors: 0,
+      result: `Capsule ${chart.version} run from the chart's Deployment, its webhook denying; no-op refresh; destroy ${JSON.stringify(destroyed)} in ${destroySeconds}s: Capsule stopped, its configuration and webhooks gone; left: ${left.join("; ")}`, ok: true };
+    rows.push(row);
+    say(`row: ${row.scenario} | ${row.preview} | ${row.upSeconds}s | - | - | ${row.result}`);
+  });
 });
+
+/** Capsule's CRDs in the lab. */
+function capsuleCrds(): string[] {
+  return kubectl(["get", "crd", "-o", "name"]).stdout.split("\n").filter((n) => /capsule\.clastix\.io$|projectcapsule\.dev$/.test(n));
+}

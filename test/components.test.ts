@@ -99,8 +99,32 @@ describe("components used directly", () => {
     new Capsule("c", { install: true, chart: "./charts/capsule", reconcilers: [] });
     await settle(mocks);
     const release = mocks.one("kubernetes:helm.sh/v3:Release", "c-chart");
-    assert.equal(release.inputs.chart, "./charts/capsule");
-    assert.equal(release.inputs.repositoryOpts, undefined);
-    assert.equal(release.inputs.version, undefined);
+    const configuration = mocks.one("kubernetes:helm.sh/v3:Release", "c-configuration-chart");
+    for (const r of [release, configuration]) {
+      assert.equal(r.inputs.chart, "./charts/capsule");
+      assert.equal(r.inputs.namespace, "capsule-system");
+      assert.equal(r.inputs.repositoryOpts, undefined);
+      assert.equal(r.inputs.version, undefined);
+    }
+    type Values = { fullnameOverride?: string; crds: Record<string, unknown>; manager: { options: Record<string, unknown> } };
+    // Named, not auto-named: the chart names its objects for the release.
+    assert.equal(release.inputs.name, "capsule");
+    assert.equal(configuration.inputs.name, "capsule-configuration");
+    const [main, config] = [release, configuration].map((r) => r.inputs.values as Values);
+    assert.deepEqual(config!.crds, { exclusive: true, createConfig: true }, "the CRDs and the configuration only");
+    assert.equal(config!.fullnameOverride, "capsule", "the configuration names the main release's webhooks and Secret");
+    assert.deepEqual([main!.crds, main!.manager.options.createConfiguration], [{ install: false }, false], "the rest: no CRDs, no configuration");
+    assert.ok(release.dependencies.includes(configuration.urn!), "Capsule starts once its configuration exists, and stops before it goes");
+  });
+
+  it("Capsule's chart values merge as Helm merges values files", async () => {
+    const { mergeValues } = await import("../components/capsule/capsule");
+    const base = { tls: { create: true, enableController: true }, manager: { options: { users: [1], annotations: { a: "1" } } } };
+    assert.deepEqual(mergeValues(base, { tls: { create: false }, manager: { options: { users: [2] }, resources: { limits: {} } }, crds: { install: false } }), {
+      tls: { create: false, enableController: true },
+      manager: { options: { users: [2], annotations: { a: "1" } }, resources: { limits: {} } },
+      crds: { install: false },
+    });
+    assert.deepEqual(base.manager.options.users, [1], "the base is not changed");
   });
 });

@@ -165,6 +165,15 @@ describe("stack program (capsule mode, two tenants)", function () {
     assert.equal(mocks.ofType(T.roleBinding).length, 0, "Capsule grants the owner's roles; no RoleBindings of ours");
   });
 
+  it("installs Capsule's configuration, then Capsule, then Flux's namespace; a destroy removes them the other way round", () => {
+    const release = mocks.one("kubernetes:helm.sh/v3:Release", "capsule-chart");
+    assert.ok(release.dependencies.includes(urnOf(mocks.one("kubernetes:helm.sh/v3:Release", "capsule-configuration-chart"))));
+    const capsuleParts = mocks.resources.filter((r) => r.type.startsWith("kubernetes:") && r.name.startsWith("capsule-")).map(urnOf);
+    const fluxNamespace = mocks.one("kubernetes:core/v1:Namespace", "flux-namespace-flux-system");
+    assert.ok(capsuleParts.length >= 3 && capsuleParts.every((u) => fluxNamespace.dependencies.includes(u)),
+      "flux-system is deleted while Capsule's namespace webhook still answers");
+  });
+
   it("admits exactly the reconcilers as Capsule users, and the platform as administrator, in the one CapsuleConfiguration", () => {
     const configs = mocks.ofType(T.capsuleConfig);
     assert.equal(configs.length, 1);

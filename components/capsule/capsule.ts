@@ -8,6 +8,9 @@ import { assertValidArgs, CAPSULE_NAMESPACE, CONTROL_CHARACTER, FieldProblem, Pr
 /** Capsule's published Helm repository. */
 export const CAPSULE_CHART_REPO = "https://projectcapsule.github.io/charts";
 
+/** The Helm release's name, so the chart's objects carry Capsule's usual names (`capsule-controller-manager`, `capsule-tls`). */
+const CAPSULE_RELEASE_NAME = "capsule";
+
 /** The group Capsule treats as its users out of the box; kept so human tenant owners keep working. */
 const CAPSULE_DEFAULT_GROUP = "capsule.clastix.io";
 
@@ -40,7 +43,7 @@ export interface CapsuleArgs {
   readonly version?: string;
   /** Local chart directory or archive to install instead of the published chart (air-gapped clusters). */
   readonly chart?: string;
-  /** Extra chart values, merged over ours. */
+  /** Extra chart values, merged over ours as Helm merges values files (objects key by key, lists replaced). */
   readonly values?: Record<string, unknown>;
   /** Tenant reconcilers (`system:serviceaccount:<ns>:<name>`), e.g. `Tenant.reconciler` of each tenant. */
   readonly reconcilers: readonly string[];
@@ -86,6 +89,31 @@ function administratorProblem(name: string, reconcilers: readonly string[]): str
   return undefined;
 }
 
+/** Chart values `over` merged into `base` as Helm merges values files: objects key by key, anything else (lists included) replaced. */
+export function mergeValues(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = isObject(v) && isObject(out[k]) ? mergeValues(out[k], v) : v;
+  return out;
+}
+
+/** What both of Capsule's releases share: the chart, where it installs, and the values (ours, then the caller's). */
+function chartRelease(args: CapsuleArgs, users: readonly CapsuleUser[], administrators: readonly CapsuleUser[]) {
+  return {
+    chart: args.chart ?? "capsule",
+    version: args.chart ? undefined : (args.version ?? CAPSULE_CHART_VERSION),
+    repositoryOpts: args.chart ? undefined : { repo: CAPSULE_CHART_REPO },
+    namespace: CAPSULE_NAMESPACE,
+    createNamespace: true,
+    // cert-manager is not assumed: the chart's own TLS controller makes the webhook certificates.
+    values: mergeValues({
+      certManager: { generateCertificates: false },
+      tls: { create: true, enableController: true },
+      manager: { options: { users, administrators } },
+    }, args.values ?? {}),
+  };
+}
+
 /**
  * Capsule for the platform: optionally installed from its chart, and the one
  * cluster-wide `CapsuleConfiguration` admitting every tenant reconciler as a
@@ -94,7 +122,7 @@ function administratorProblem(name: string, reconcilers: readonly string[]): str
  * `pulumi destroy` gives the fields back instead of deleting Capsule's config.
  */
 export class Capsule extends pulumi.ComponentResource {
-  /** The Helm release, when installed. */
+  /** The Helm release of Capsule itself, when installed (its CRDs and configuration are a release of their own, installed first). */
   public readonly release?: k8s.helm.v3.Release;
   /** The users admitted. */
   public readonly users: readonly CapsuleUser[];
@@ -107,29 +135,24 @@ export class Capsule extends pulumi.ComponentResource {
     this.users = capsuleUsers(args.reconcilers);
     this.administrators = args.administrators ?? DEFAULT_CAPSULE_ADMINISTRATORS;
 
-    if (args.install) {
-      // cert-manager is not assumed: the chart's own TLS controller makes the webhook certificates.
-      const values = {
-        certManager: { generateCertificates: false },
-        tls: { create: true, enableController: true },
-        manager: { options: { users: this.users, administrators: this.administrators } },
-        ...(args.values ?? {}),
-      };
-      this.release = new k8s.helm.v3.Release(
-        `${name}-chart`,
-        {
-          chart: args.chart ?? "capsule",
-          version: args.chart ? undefined : (args.version ?? CAPSULE_CHART_VERSION),
-          repositoryOpts: args.chart ? undefined : { repo: CAPSULE_CHART_REPO },
-          namespace: CAPSULE_NAMESPACE,
-          createNamespace: true,
-          values,
-        },
-        { parent: this },
-      );
-    }
+    // Installed from the chart as two releases of it, so Capsule's
+    // configuration exists before Capsule starts and goes after it stops:
+    // a Capsule that finds none writes a default one at once, which fails a
+    // one-release install ("already exists": the lab's runner started Capsule
+    // before Helm reached the configuration) and hangs its uninstall (Helm
+    // waits for the configuration Capsule keeps writing back). The
+    // configuration also owns Capsule's webhooks, which refuse every namespace
+    // change once Capsule is gone; deleted last, it takes them along.
+    const chart = args.install ? chartRelease(args, this.users, this.administrators) : undefined;
+    // The CRDs and the configuration only (the chart's crds.exclusive with
+    // createConfig), its objects named as the main release names them.
+    const configuration = chart && new k8s.helm.v3.Release(`${name}-configuration-chart`, {
+      ...chart,
+      name: `${CAPSULE_RELEASE_NAME}-configuration`,
+      values: mergeValues(chart.values, { fullnameOverride: CAPSULE_RELEASE_NAME, crds: { exclusive: true, createConfig: true } }),
+    }, { parent: this });
 
-    new k8s.apiextensions.CustomResourcePatch(
+    const patch = new k8s.apiextensions.CustomResourcePatch(
       `${name}-configuration`,
       {
         apiVersion: CAPSULE_API,
@@ -139,8 +162,16 @@ export class Capsule extends pulumi.ComponentResource {
         metadata: forceApply({ name: "default" }),
         spec: { users: this.users, administrators: this.administrators },
       },
-      { parent: this, dependsOn: this.release ? [this.release] : [] },
+      { parent: this, dependsOn: configuration ? [configuration] : [] },
     );
+
+    // Everything else (Capsule itself), once its configuration is complete;
+    // the CRDs are the configuration release's.
+    this.release = chart && new k8s.helm.v3.Release(`${name}-chart`, {
+      ...chart,
+      name: CAPSULE_RELEASE_NAME,
+      values: mergeValues(chart.values, { crds: { install: false }, manager: { options: { createConfiguration: false } } }),
+    }, { parent: this, dependsOn: [configuration!, patch] });
     this.registerOutputs({ users: this.users, administrators: this.administrators });
   }
 }

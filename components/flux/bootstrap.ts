@@ -61,6 +61,13 @@ export interface FluxBootstrapArgs {
    * of their own (the commits go one by one either way).
    */
   readonly githubQueue?: GitHubWriteQueue;
+  /**
+   * What the Flux namespace waits for on create and outlives on destroy, e.g.
+   * a Capsule the stack installs: its namespace webhook refuses the
+   * namespace's deletion once Capsule has stopped. (A component's own
+   * `dependsOn` does not reach its children.)
+   */
+  readonly dependsOn?: pulumi.Resource[];
 }
 
 /**
@@ -111,7 +118,7 @@ export class FluxBootstrap extends pulumi.ComponentResource {
     // empty cluster plans every object.
     const nsObject = render.objects.find((o) => o.kind === "Namespace" && o.metadata.name === FLUX_NAMESPACE);
     const namespace = nsObject
-      ? (kubeResource(`${name}-${objectKey(nsObject)}`, nsObject, { parent: this }) as k8s.core.v1.Namespace)
+      ? (kubeResource(`${name}-${objectKey(nsObject)}`, nsObject, { parent: this, dependsOn: args.dependsOn ?? [] }) as k8s.core.v1.Namespace)
       : undefined;
     // A Flux upgrade changes every CRD's schemas: the preview shows that a
     // CRD changes and its labels' new version, not thousands of schema lines.

@@ -78,6 +78,9 @@ export interface PlatformCapsule {
   version?: string;
   /** Local chart directory or archive instead of the published chart. */
   chart?: string;
+  /** Extra chart values, merged over the component's as Helm merges values files (objects key by key, lists replaced). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- chart values are any JSON; the schema says Any
+  values?: Record<string, any>;
   /** Identities Pulumi applies as, made Capsule administrators. Default group `system:masters`. */
   administrators?: PlatformCapsuleAdministrator[];
 }
@@ -258,13 +261,16 @@ export class Platform extends pulumi.ComponentResource {
     const opts: pulumi.ComponentResourceOptions = { parent: this, aliases: [{ parent: pulumi.rootStackResource }] };
     // GitHub's API takes writes one at a time; queued, a few wait at once instead of filling every engine slot.
     const githubQueue = args.parallelGitHubRequests ? undefined : new GitHubWriteQueue();
-    const flux = new FluxBootstrap(FLUX, { ...fluxArgs, githubQueue }, opts);
     const capsule = config.tenancy === "capsule"
       ? new Capsule("capsule", {
         ...config.capsule,
         reconcilers: config.tenants.map((t) => serviceAccountUser(t.namespaces[0]!, tenantNames(t.name).serviceAccount)),
       }, opts)
       : undefined;
+    // A Capsule the stack installs is removed after Flux: its namespace
+    // webhook refuses every namespace change (flux-system's deletion too)
+    // from the moment Capsule stops until its configuration is gone.
+    const flux = new FluxBootstrap(FLUX, { ...fluxArgs, githubQueue, dependsOn: capsule?.release ? [capsule] : [] }, opts);
     // What goes between the last update and this one while namespaces stay.
     const last: LastUpdate = { tenancy: args.lastUpdate?.tenancy, tenants: Object.fromEntries((args.lastUpdate?.tenants ?? []).map((n) => [n, { namespaces: [] }])) };
     const releasing = new Set(capsuleTenantsToRelease(last, config));

@@ -66,6 +66,8 @@ export class LabStack {
   tenancy: "capsule" | "namespace";
   /** Keys of `flux-capsule:flux` set by {@link setFlux}, over the lab's. */
   private fluxChanges: Record<string, unknown> = {};
+  /** `flux-capsule:capsule`, set by {@link setCapsule}: default Capsule is already there (the lab's). */
+  private capsule: Record<string, unknown> = { install: false };
 
   constructor(readonly stack: Stack, readonly options: LabStackOptions) {
     this.tenants = options.tenants;
@@ -106,7 +108,7 @@ export class LabStack {
         }),
       },
       "flux-capsule:tenancy": { value: tenancy },
-      "flux-capsule:capsule": { value: JSON.stringify({ install: false }) },
+      "flux-capsule:capsule": { value: JSON.stringify(this.capsule) },
       "flux-capsule:tenants": { value: JSON.stringify(tenants) },
     });
     this.tenants = tenants;
@@ -119,6 +121,12 @@ export class LabStack {
    */
   async setFlux(change: Record<string, unknown>): Promise<void> {
     this.fluxChanges = { ...this.fluxChanges, ...change };
+    await this.setTenants(this.tenants);
+  }
+
+  /** Replaces `flux-capsule:capsule` (e.g. `{ install: true, chart, values }`) and rewrites the config. */
+  async setCapsule(capsule: Record<string, unknown>): Promise<void> {
+    this.capsule = capsule;
     await this.setTenants(this.tenants);
   }
 
