@@ -8,10 +8,11 @@
 // (deploy/preview-comment.ts, what the preview workflow posts). Needs
 // `npm run lab:up` first.
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import { OpMap } from "@pulumi/pulumi/automation";
 import { bootstrap } from "../lab/client/bootstrap";
-import { labCapsuleValues, stageCapsuleChart, startCapsuleRunner } from "../lab/client/capsule";
+import { labCapsuleValues, StagedChart, stageCapsuleChart, startCapsuleRunner } from "../lab/client/capsule";
 import { Branch, controllerCommandLine, controllerRunning, controllers, fluxStatus, GITREPO, KS, removeCapsuleResidue, requestReconcile, stopRunner, syncTo } from "../lab/client/flux";
 import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
 import { canI, getObject, kubectl, kubectlOk, LAB_FLUX_VERSION, labFlux, OLDER_FLUX_VERSION, releaseFlux, secretData, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
@@ -429,6 +430,29 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
       return "dev-team-tools deleted with its RoleBinding; the home namespace and its workload kept";
     });
 
+    // A rename in namespace mode (no Capsule Tenant to move the namespace into), there and back: data-team to data-crew.
+    const data = tenants.find((t) => t.name === "data-team")!;
+    const dataHome = data.namespaces[0]!;
+    const appUid = () => getObject<{ metadata: { uid: string } }>("configmap", "app", dataHome)?.metadata.uid;
+    const rename = async (from: string, to: string) => {
+      const before = appUid();
+      assert.ok(before, `${from}'s app, before`);
+      await scenario(`tenant renamed with renamedFrom (${from} to ${to}), namespace mode`,
+        () => lab.setTenants(lab.tenants.map((t) => (t.name === from ? { ...t, name: to, renamedFrom: from } : t)), "namespace"),
+        async () => {
+          assert.equal(appUid(), before, "the same ConfigMap: never pruned and re-created");
+          const ns = getObject<{ metadata: { uid: string; deletionTimestamp?: string } }>("namespace", dataHome);
+          assert.ok(ns && !ns.metadata.deletionTimestamp, `${dataHome} kept`);
+          assert.equal(getObject(KS, from, dataHome), undefined, "the old Kustomization is gone");
+          assert.equal(getObject("serviceaccount", from, dataHome), undefined, "the old reconciler is gone");
+          assert.ok(canI(sa(dataHome, to), "create", "deployments", dataHome), "the new reconciler is admin in the namespace (its RoleBinding)");
+          assert.ok(!canI(sa(dataHome, from), "create", "deployments", dataHome), "the old reconciler has no rights left");
+          return `${dataHome} and its app kept (same uid); the old Kustomization, reconciler and RoleBinding gone`;
+        }, { watch: watched.map((t) => (t.name === "data-team" ? { name: to, home: dataHome, formerNames: [from] } : t)) });
+    };
+    await rename("data-team", "data-crew");
+    await rename("data-crew", "data-team");
+
     await scenario("mode switch: namespace to capsule", () => lab.setTenants(tenants, "capsule"), async () => {
       assert.deepEqual(apps(), homes, "every tenant's app kept");
       assert.deepEqual(capsuleTenants(), tenants.map((t) => `tenant.capsule.clastix.io/${t.name}`).sort(), "one Capsule Tenant per tenant again");
@@ -535,7 +559,16 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
     controllers("down.sh");
     removeCapsuleResidue();
     await waitFor("Capsule's CRDs and namespace gone", () => (capsuleCrds().length === 0 && getObject("namespace", "capsule-system") === undefined ? true : undefined), 120_000);
-    const chart = stageCapsuleChart(sharedTempDir("e2e-day2-chart-"));
+    const chartDir = sharedTempDir("e2e-day2-chart-");
+    try {
+      await capsuleFromChart(stageCapsuleChart(chartDir));
+    } finally {
+      fs.rmSync(chartDir, { recursive: true, force: true });
+    }
+  });
+
+  /** Scenario 9 with the chart staged. */
+  async function capsuleFromChart(chart: StagedChart): Promise<void> {
     startCapsuleRunner();
     await lab.setCapsule({ install: true, chart: chart.dir, values: labCapsuleValues() });
     await lab.setTenants(TENANTS, "capsule");
@@ -593,7 +626,7 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
       result: `Capsule ${chart.version} run from the chart's Deployment, its webhook denying; no-op refresh; destroy ${JSON.stringify(destroyed)} in ${destroySeconds}s: Capsule stopped, its configuration and webhooks gone; left: ${left.join("; ")}`, ok: true };
     rows.push(row);
     say(`row: ${row.scenario} | ${row.preview} | ${row.upSeconds}s | - | - | ${row.result}`);
-  });
+  }
 });
 
 /** Capsule's CRDs in the lab. */
