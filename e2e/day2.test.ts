@@ -533,13 +533,13 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
       });
   });
 
-  it("8. destroy with Flux running: finalizers honoured, nothing stuck, no key left on GitHub", async () => {
+  /** `pulumi destroy` while Flux runs, then nothing left: `namespaces`, Flux's CRDs, deploy keys, controllers; adds the row. */
+  async function destroyWithFlux(scenario: string, namespaces: readonly string[]): Promise<void> {
     assert.ok(controllerRunning("kustomize-controller") && controllerRunning("source-controller"), "Flux runs");
     const t0 = performance.now();
     const destroyed = changes(await lab.destroy());
     const destroySeconds = Math.round((performance.now() - t0) / 1000);
     say(`destroy: ${JSON.stringify(destroyed)} in ${destroySeconds}s, Flux running throughout`);
-    const namespaces = ["flux-system", ...watched.map((t) => t.home), "new-team-apps"];
     await waitFor(`${namespaces.join(", ")} gone`, () => (namespaces.every((n) => getObject("namespace", n) === undefined) ? true : undefined), 120_000);
     const goneSeconds = Math.round((performance.now() - t0) / 1000);
     const crds = kubectl(["get", "crd", "-o", "name"]).stdout.split("\n").filter((n) => n.endsWith(".fluxcd.io"));
@@ -547,10 +547,14 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
     const keys = [PLATFORM_REPO, DATA_REPO, DATA_REPO_MOVED].flatMap((r) => double.listKeys(OWNER, r));
     assert.deepEqual(keys, [], "no deploy key left on GitHub");
     await waitFor("the runner to stop the deleted controllers", () => (controllerRunning("kustomize-controller") ? undefined : true), 30_000, 250);
-    const row: Row = { scenario: "destroy with Flux running", preview: JSON.stringify(destroyed), upSeconds: destroySeconds, notReady: 0, authErrors: 0,
+    const row: Row = { scenario, preview: JSON.stringify(destroyed), upSeconds: destroySeconds, notReady: 0, authErrors: 0,
       result: `namespaces gone ${goneSeconds}s after destroy began; no Flux CRD, finalizer or deploy key left`, ok: true };
     rows.push(row);
     say(`row: ${row.scenario} | ${row.preview} | ${row.upSeconds}s | - | - | ${row.result}`);
+  }
+
+  it("8. destroy with Flux running: finalizers honoured, nothing stuck, no key left on GitHub", async () => {
+    await destroyWithFlux("destroy with Flux running", ["flux-system", ...watched.map((t) => t.home), "new-team-apps"]);
   });
 
   it("9. Capsule from its chart (capsule.install: true): preview on a cluster without Capsule, up with Capsule run from the chart's Deployment, a no-op refresh, destroy", async () => {
@@ -627,6 +631,18 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
     rows.push(row);
     say(`row: ${row.scenario} | ${row.preview} | ${row.upSeconds}s | - | - | ${row.result}`);
   }
+
+  it("10. destroy with Flux running, namespace mode: finalizers honoured, nothing stuck, no key left on GitHub", async () => {
+    if (getObject("namespace", "flux-system")) await lab.destroy();
+    // A namespace-mode cluster has no Capsule: scenario 9 left Capsule's CRDs and RBAC.
+    controllers("down.sh");
+    removeCapsuleResidue();
+    await waitFor("Capsule's CRDs gone", () => (capsuleCrds().length === 0 ? true : undefined), 120_000);
+    await lab.setCapsule({ install: false });
+    await lab.setTenants(TENANTS, "namespace");
+    await bootstrap(lab, { log: (line) => say(line) });
+    await destroyWithFlux("destroy with Flux running, namespace mode", ["flux-system", ...watched.map((t) => t.home)]);
+  });
 });
 
 /** Capsule's CRDs in the lab. */
