@@ -80,7 +80,9 @@ export function previewComment(events: readonly EngineEvent[], stack: string, co
       const shortFields = fields.length > FIELDS_WIDTH ? `${fields.slice(0, FIELDS_WIDTH - 1)}…` : fields;
       const op: OpType = replaced.has(step.urn) ? "replace" : step.op;
       const former = formerName.get(step.urn);
-      const name = `${resourceName(step.urn)}${former ? ` (was ${resourceName(former)})` : ""}`;
+      // A delete of a resource kept on delete changes nothing in the cluster (e.g. a mode switch's release patches, the update after).
+      const retained = step.op === "delete" && step.old?.retainOnDelete === true;
+      const name = `${resourceName(step.urn)}${former ? ` (was ${resourceName(former)})` : ""}${retained ? " (leaves the state only: retainOnDelete)" : ""}`;
       rows.push(`| \`${SIGN[op] ?? op}\` | ${cell(name)} | \`${token(step.type)}\` | ${cell(shortFields)} |`);
     }
     if (e.policyEvent) {

@@ -46,6 +46,16 @@ describe("the pull request comment of a preview (deploy/preview-comment.ts)", ()
     assert.deepEqual(text.split("\n").filter((l) => l.startsWith("| `")), [`| \`+-\` | operations-sync \\(was ops-team-sync\\) | \`${type}\` | metadata |`]);
   });
 
+  it("says when a delete leaves the state only (retainOnDelete): nothing goes from the cluster", () => {
+    const type = "kubernetes:capsule.clastix.io/v1beta2:TenantPatch";
+    const retained = { ...base(), resourcePreEvent: { metadata: { op: "delete", urn: URN + "dev-team-capsule-release", type, provider: "", old: { urn: URN + "dev-team-capsule-release", retainOnDelete: true } } } } as EngineEvent;
+    const text = previewComment([retained, step("delete", "dev-team-sync", "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization"), summary({ delete: 2 })], "dev");
+    assert.deepEqual(text.split("\n").filter((l) => l.startsWith("| `")), [
+      `| \`-\` | dev-team-capsule-release \\(leaves the state only: retainOnDelete\\) | \`${type}\` |  |`,
+      "| `-` | dev-team-sync | `kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization` |  |",
+    ]);
+  });
+
   it("says so when nothing changes, and leaves out the lab's $PATH notices", () => {
     const text = previewComment([
       step("refresh", "dev-team-ns", "kubernetes:core/v1:Namespace"),
