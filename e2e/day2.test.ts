@@ -558,11 +558,8 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
   });
 
   it("9. Capsule from its chart (capsule.install: true): preview on a cluster without Capsule, up with Capsule run from the chart's Deployment, a no-op refresh, destroy", async () => {
-    if (getObject("namespace", "flux-system")) await lab.destroy();
     // The lab's own Capsule (up.sh's process) goes, with everything it made: a cluster without Capsule.
-    controllers("down.sh");
-    removeCapsuleResidue();
-    await waitFor("Capsule's CRDs and namespace gone", () => (capsuleCrds().length === 0 && getObject("namespace", "capsule-system") === undefined ? true : undefined), 120_000);
+    await withoutCapsule();
     const chartDir = sharedTempDir("e2e-day2-chart-");
     try {
       await capsuleFromChart(stageCapsuleChart(chartDir));
@@ -570,6 +567,14 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
       fs.rmSync(chartDir, { recursive: true, force: true });
     }
   });
+
+  /** No stack, no controller and nothing of Capsule in the lab: its CRDs, configuration, RBAC and namespace gone. */
+  async function withoutCapsule(): Promise<void> {
+    if (getObject("namespace", "flux-system")) await lab.destroy();
+    controllers("down.sh");
+    removeCapsuleResidue();
+    await waitFor("Capsule's CRDs and namespace gone", () => (capsuleCrds().length === 0 && getObject("namespace", "capsule-system") === undefined ? true : undefined), 120_000);
+  }
 
   /** Scenario 9 with the chart staged. */
   async function capsuleFromChart(chart: StagedChart): Promise<void> {
@@ -615,7 +620,7 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
     await waitFor("the runner to stop Capsule once its Deployment is gone", () => (controllerRunning(manager) ? undefined : true), 30_000, 250);
     assert.equal(getObject("deployment", manager, "capsule-system"), undefined, "the chart's Deployment is gone");
     assert.deepEqual(kubectl(["get", "tenants.capsule.clastix.io", "-o", "name"]).stdout.trim(), "", "no Capsule Tenant left");
-    // Capsule's webhooks go with its configuration, which goes with the anchor after the release: no namespace change is refused afterwards.
+    // Capsule's webhooks go with its configuration, whose release goes after Capsule's: no namespace change is refused afterwards.
     await waitFor("Capsule's configuration and webhooks gone", () => (getObject("capsuleconfigurations.capsule.clastix.io", "default") === undefined &&
       getObject("validatingwebhookconfiguration", "capsule-dynamic-webhook") === undefined && getObject("mutatingwebhookconfiguration", "capsule-dynamic-webhook") === undefined ? true : undefined), 60_000);
     kubectlOk(["create", "namespace", "after-capsule"]);
@@ -633,11 +638,8 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
   }
 
   it("10. destroy with Flux running, namespace mode: finalizers honoured, nothing stuck, no key left on GitHub", async () => {
-    if (getObject("namespace", "flux-system")) await lab.destroy();
     // A namespace-mode cluster has no Capsule: scenario 9 left Capsule's CRDs and RBAC.
-    controllers("down.sh");
-    removeCapsuleResidue();
-    await waitFor("Capsule's CRDs gone", () => (capsuleCrds().length === 0 ? true : undefined), 120_000);
+    await withoutCapsule();
     await lab.setCapsule({ install: false });
     await lab.setTenants(TENANTS, "namespace");
     await bootstrap(lab, { log: (line) => say(line) });

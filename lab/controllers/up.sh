@@ -91,6 +91,22 @@ start() {
     "$CTRL_MARKER_VAR=$CTRL_STATE" KUBECONFIG="$CTRL_KUBECONFIG" "${envs[@]}" "$@" || fail "$name" "did not start"
 }
 
+# start_runner NAME NAMESPACE ARGS... -> lab/controllers/runner.ts for the
+# Deployments of NAMESPACE, with lib.sh's loopback ports (every controller's).
+start_runner() {
+  local name=$1 namespace=$2
+  shift 2
+  start "$name" CTRL_HOST="$CTRL_HOST" CTRL_STATE="$CTRL_STATE" CTRL_KUBECONFIG="$CTRL_KUBECONFIG" \
+    CTRL_MARKER_VAR="$CTRL_MARKER_VAR" \
+    CTRL_SOURCE_METRICS_PORT="$CTRL_SOURCE_METRICS_PORT" CTRL_SOURCE_HEALTH_PORT="$CTRL_SOURCE_HEALTH_PORT" \
+    CTRL_SOURCE_STORAGE_PORT="$CTRL_SOURCE_STORAGE_PORT" \
+    CTRL_KUSTOMIZE_METRICS_PORT="$CTRL_KUSTOMIZE_METRICS_PORT" CTRL_KUSTOMIZE_HEALTH_PORT="$CTRL_KUSTOMIZE_HEALTH_PORT" \
+    CTRL_CAPSULE_METRICS_PORT="$CTRL_CAPSULE_METRICS_PORT" CTRL_CAPSULE_HEALTH_PORT="$CTRL_CAPSULE_HEALTH_PORT" \
+    CTRL_CAPSULE_WEBHOOK_PORT="$CTRL_CAPSULE_WEBHOOK_PORT" -- \
+    node -r "$CTRL_ROOT/node_modules/ts-node/register/transpile-only" "$CTRL_ROOT/lab/controllers/runner.ts" \
+    --kubectl "$KUBECTL" --namespace "$namespace" "$@"
+}
+
 # ensure_namespace NAME -> the namespace exists and is Active. One left
 # Terminating by an earlier run (its content still being removed) cannot take
 # new objects, so wait for it to go first, then create it afresh.
@@ -129,13 +145,7 @@ up_flux() {
     ctrl_log "flux-runner already running (pid $(ctrl_pid flux-runner))"
   else
     for d in "${FLUX_TOOL_DIRS[@]}"; do tools+=(--tool "$d"); done
-    start flux-runner CTRL_HOST="$CTRL_HOST" CTRL_STATE="$CTRL_STATE" CTRL_KUBECONFIG="$CTRL_KUBECONFIG" \
-      CTRL_MARKER_VAR="$CTRL_MARKER_VAR" \
-      CTRL_SOURCE_METRICS_PORT="$CTRL_SOURCE_METRICS_PORT" CTRL_SOURCE_HEALTH_PORT="$CTRL_SOURCE_HEALTH_PORT" \
-      CTRL_SOURCE_STORAGE_PORT="$CTRL_SOURCE_STORAGE_PORT" \
-      CTRL_KUSTOMIZE_METRICS_PORT="$CTRL_KUSTOMIZE_METRICS_PORT" CTRL_KUSTOMIZE_HEALTH_PORT="$CTRL_KUSTOMIZE_HEALTH_PORT" -- \
-      node -r "$CTRL_ROOT/node_modules/ts-node/register/transpile-only" "$CTRL_ROOT/lab/controllers/runner.ts" \
-      --kubectl "$KUBECTL" --namespace "$CTRL_FLUX_NS" "${tools[@]}"
+    start_runner flux-runner "$CTRL_FLUX_NS" "${tools[@]}"
   fi
   wait_until flux-runner 180 "source-controller readyz (from Deployment $CTRL_FLUX_NS/source-controller)" \
     curl -fsS "http://$CTRL_HOST:$CTRL_SOURCE_HEALTH_PORT/readyz"
@@ -284,15 +294,7 @@ up_capsule_runner() {
     return
   fi
   port_free "$CTRL_CAPSULE_HEALTH_PORT" || { ctrl_log "FAILED: port $CTRL_CAPSULE_HEALTH_PORT (Capsule's fixed health probe) is in use"; exit 1; }
-  start capsule-runner CTRL_HOST="$CTRL_HOST" CTRL_STATE="$CTRL_STATE" CTRL_KUBECONFIG="$CTRL_KUBECONFIG" \
-    CTRL_MARKER_VAR="$CTRL_MARKER_VAR" \
-    CTRL_SOURCE_METRICS_PORT="$CTRL_SOURCE_METRICS_PORT" CTRL_SOURCE_HEALTH_PORT="$CTRL_SOURCE_HEALTH_PORT" \
-    CTRL_SOURCE_STORAGE_PORT="$CTRL_SOURCE_STORAGE_PORT" \
-    CTRL_KUSTOMIZE_METRICS_PORT="$CTRL_KUSTOMIZE_METRICS_PORT" CTRL_KUSTOMIZE_HEALTH_PORT="$CTRL_KUSTOMIZE_HEALTH_PORT" \
-    CTRL_CAPSULE_METRICS_PORT="$CTRL_CAPSULE_METRICS_PORT" CTRL_CAPSULE_HEALTH_PORT="$CTRL_CAPSULE_HEALTH_PORT" \
-    CTRL_CAPSULE_WEBHOOK_PORT="$CTRL_CAPSULE_WEBHOOK_PORT" -- \
-    node -r "$CTRL_ROOT/node_modules/ts-node/register/transpile-only" "$CTRL_ROOT/lab/controllers/runner.ts" \
-    --kubectl "$KUBECTL" --namespace "$CTRL_CAPSULE_NS" --tool "$(dirname "$CAPSULE")" --fill-tls-secret "capsule-tls=$TLS"
+  start_runner capsule-runner "$CTRL_CAPSULE_NS" --tool "$(dirname "$CAPSULE")" --fill-tls-secret "capsule-tls=$TLS"
   ctrl_log "capsule-runner started; it runs Capsule once pulumi up applies the chart's Deployment (log: $(ctrl_logfile capsule-runner))"
 }
 
