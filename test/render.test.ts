@@ -6,8 +6,9 @@ import { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { applyArgPatches, lockdownArgPatches } from "../components/flux/lockdown";
-import { applyComponentOptions, loadFluxManifests, parseManifests, selectComponents } from "../components/flux/manifests";
+import { DEFAULT_COMPONENTS, loadFluxManifests, parseManifests, selectComponents } from "../components/flux/manifests";
 import { KubeObject } from "../components/shared";
+import { generateComponents } from "../components/flux/generate";
 import { renderFlux } from "../components/flux/render";
 import { capsuleTenantObject, reconcilerRoleBinding, renderTenant, tenantSyncObjects } from "../components/tenant/render";
 import { capsuleUsers } from "../components/capsule/capsule";
@@ -74,7 +75,7 @@ describe("Flux manifests", () => {
 
   it("rewrites images to a mirror, adds tolerations and can drop network policies", () => {
     const toleration = { key: "dedicated", operator: "Equal", value: "flux", effect: "NoSchedule" };
-    const objects = applyComponentOptions(parseManifests(manifests, "f"), { registry: "mirror.local/flux/", tolerations: [toleration], networkPolicy: false });
+    const { objects } = generateComponents(manifests, { version: "v2.7.5", components: DEFAULT_COMPONENTS, registry: "mirror.local/flux/", tolerations: [toleration], networkPolicy: false });
     const d = deployment(objects, "source-controller");
     const pod = (d.spec as { template: { spec: { containers: { image: string }[]; tolerations: unknown[] } } }).template.spec;
     assert.equal(pod.containers[0]!.image, "mirror.local/flux/source-controller:v1.7.4");
@@ -192,11 +193,49 @@ describe("lockdown", () => {
   });
 });
 
+describe("gotk-components as the flux CLI generates it", () => {
+  const generated = generateComponents(manifests, { version: "v2.7.5", components: DEFAULT_COMPONENTS });
+  const find = (kind: string, name: string) => generated.objects.find((o) => o.kind === kind && o.metadata.name === name);
+
+  it("suffixes the shared RBAC with the namespace, and the binding's reference to a suffixed role", () => {
+    for (const [kind, name] of [["ResourceQuota", "critical-pods"], ["ClusterRole", "crd-controller"], ["ClusterRole", "flux-edit"], ["ClusterRole", "flux-view"], ["ClusterRoleBinding", "cluster-reconciler"]]) {
+      assert.ok(find(kind!, `${name}-flux-system`), `${kind} ${name}-flux-system`);
+      assert.equal(find(kind!, name!), undefined, `${kind} ${name} left unsuffixed`);
+    }
+    assert.deepEqual(find("ClusterRoleBinding", "crd-controller-flux-system")?.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "crd-controller-flux-system" });
+    assert.equal((find("ClusterRoleBinding", "cluster-reconciler-flux-system")?.roleRef as { name: string }).name, "cluster-admin", "a role outside the release keeps its name");
+  });
+
+  it("labels every object and pod template with the version, pins pods to Linux and sets the first arguments", () => {
+    for (const o of generated.objects) assert.equal(o.metadata.labels?.["app.kubernetes.io/version"], "v2.7.5", `${o.kind} ${o.metadata.name}`);
+    const source = deployment(generated.objects, "source-controller");
+    const pod = (source.spec as { template: { metadata: { labels: Record<string, string> }; spec: { nodeSelector: unknown; containers: { args: string[] }[] } } }).template;
+    assert.equal(pod.metadata.labels["app.kubernetes.io/version"], "v2.7.5");
+    assert.deepEqual(pod.spec.nodeSelector, { "kubernetes.io/os": "linux" });
+    assert.deepEqual(pod.spec.containers[0]!.args.slice(0, 3), [
+      "--events-addr=http://notification-controller.$(RUNTIME_NAMESPACE).svc.cluster.local./", "--watch-all-namespaces=true", "--log-level=info"]);
+    assert.equal(pod.spec.containers[0]!.args[6], "--storage-adv-addr=source-controller.$(RUNTIME_NAMESPACE).svc.cluster.local.");
+  });
+
+  it("lists the Namespace, the policies, the shared RBAC, then each controller's objects in component order", () => {
+    const groups = generated.objects.map((o) => o.metadata.labels?.["app.kubernetes.io/component"] ?? o.kind);
+    const order = groups.filter((g, i) => g !== groups[i - 1]);
+    assert.deepEqual(order, ["Namespace", "NetworkPolicy", "ResourceQuota", "ClusterRole", "ClusterRoleBinding", ...DEFAULT_COMPONENTS]);
+  });
+
+  it("keeps the release's text around what it changes, and is idempotent: its own output comes back unchanged", () => {
+    const again = generateComponents(generated.text, { version: "v2.7.5", components: DEFAULT_COMPONENTS });
+    assert.equal(again.text, generated.text);
+    const crd = manifests.split(/^---\n/m).find((d) => d.includes("name: gitrepositories.source.toolkit.fluxcd.io"))!;
+    assert.ok(generated.text.includes(crd.slice(crd.indexOf("spec:"))), "the CRD's text is the release's, byte for byte");
+  });
+});
+
 describe("repository files", () => {
   it("gotk-components.yaml carries flux's header and the selected objects", () => {
     const text = render().files["gotk-components.yaml"];
-    assert.ok(text.startsWith("# This manifest was generated by flux. DO NOT EDIT.\n# Flux Version: v2.7.5\n" +
-      "# Components: source-controller,kustomize-controller,helm-controller,notification-controller\n"));
+    assert.ok(text.startsWith("---\n# This manifest was generated by flux. DO NOT EDIT.\n# Flux Version: v2.7.5\n" +
+      "# Components: source-controller,kustomize-controller,helm-controller,notification-controller\napiVersion: v1\nkind: Namespace\n"));
     const kinds = parseAllDocuments(text).map((d) => (d.toJS() as KubeObject).kind);
     assert.equal(kinds.filter((k) => k === "Deployment").length, 4);
     assert.ok(!text.includes("--no-remote-bases"), "lockdown lives in kustomization.yaml, not in the components");

@@ -2,7 +2,6 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
-import { DEFAULT_NETWORK_POLICY } from "../defaults";
 import { KubeObject, ManifestError } from "../shared";
 
 /** The controllers `flux install` deploys by default. */
@@ -17,7 +16,7 @@ export const DEFAULT_COMPONENTS: readonly string[] = [
 export const EXTRA_COMPONENTS: readonly string[] = ["image-reflector-controller", "image-automation-controller"];
 
 /** The label Flux's release manifests put on every controller-specific object. */
-const COMPONENT_LABEL = "app.kubernetes.io/component";
+export const COMPONENT_LABEL = "app.kubernetes.io/component";
 
 /**
  * The label `flux install` puts on every object it generates, with the Flux
@@ -297,42 +296,6 @@ export function selectComponents(objects: readonly KubeObject[], components: rea
       "use the install.yaml of a Flux release that ships it, or drop it from flux.componentsExtra");
   }
   return selected;
-}
-
-/** Options baked into the committed `gotk-components.yaml`, as `flux bootstrap` does. */
-export interface ComponentOptions {
-  /** Registry that replaces `ghcr.io/fluxcd` in controller images (air-gapped mirrors). */
-  readonly registry?: string;
-  /** Tolerations added to every controller pod. */
-  readonly tolerations?: readonly Record<string, unknown>[];
-  /** Keep Flux's NetworkPolicies. Default true ({@link DEFAULT_NETWORK_POLICY}). */
-  readonly networkPolicy?: boolean;
-}
-
-const UPSTREAM_REGISTRY = "ghcr.io/fluxcd";
-
-/** Applies the component options; returns new objects, the input is not changed. */
-export function applyComponentOptions(objects: readonly KubeObject[], options: ComponentOptions): KubeObject[] {
-  return objects
-    .filter((o) => (options.networkPolicy ?? DEFAULT_NETWORK_POLICY) || o.kind !== "NetworkPolicy")
-    .map((o) => {
-      if (o.kind !== "Deployment") return o;
-      const copy = structuredClone(o);
-      const podSpec = podSpecOf(copy);
-      if (options.registry) {
-        const registry = options.registry.replace(/\/+$/, "");
-        for (const container of containersOf(podSpec)) {
-          if (typeof container.image === "string" && container.image.startsWith(`${UPSTREAM_REGISTRY}/`)) {
-            container.image = registry + container.image.slice(UPSTREAM_REGISTRY.length);
-          }
-        }
-      }
-      if (options.tolerations && options.tolerations.length > 0) {
-        const existing = Array.isArray(podSpec.tolerations) ? podSpec.tolerations : [];
-        podSpec.tolerations = [...existing, ...structuredClone(options.tolerations)];
-      }
-      return copy;
-    });
 }
 
 /** The pod spec of a Deployment, created empty when missing. */

@@ -1,19 +1,18 @@
 import { KubeObject } from "../shared";
 import { applyArgPatches, lockdownArgPatches, ControllerArgPatch } from "./lockdown";
 import {
-  applyComponentOptions,
   assertManifestsPinned,
-  ComponentOptions,
   DEFAULT_COMPONENTS,
   EXTRA_COMPONENTS,
   parseManifests,
   selectComponents,
 } from "./manifests";
+import { generateComponents, GenerateOptions } from "./generate";
 import { assertFluxRelease } from "./release";
 import { appliedSyncKustomization, componentsFile, kustomizationFile, syncFile, SyncSpec, syncObjects } from "./repo-files";
 
 /** Everything {@link renderFlux} needs: plain values only. */
-export interface FluxRenderInput extends ComponentOptions {
+export interface FluxRenderInput extends Pick<GenerateOptions, "registry" | "tolerations" | "networkPolicy"> {
   /** Flux release tag, `vX.Y.Z`. */
   readonly version: string;
   /** The release's `install.yaml` text. */
@@ -70,7 +69,9 @@ export function renderFlux(input: FluxRenderInput): FluxRender {
   // Before selection and options: the whole manifest is untrusted input, and
   // the registry option would hide where the images came from.
   assertFluxRelease(parsed, { version: input.version, source: input.manifestsSource });
-  const committed = applyComponentOptions(selectComponents(parsed, components, input.manifestsSource), input);
+  selectComponents(parsed, components, input.manifestsSource); // names a requested controller the release lacks
+  const generated = generateComponents(input.manifests, { ...input, components });
+  const committed = generated.objects;
   const lockdownPatches = lockdownArgPatches(input.defaultServiceAccount);
   const argPatches = input.lockdown ? lockdownPatches : [];
   const [source, kustomization] = syncObjects(input.sync);
@@ -80,7 +81,7 @@ export function renderFlux(input: FluxRenderInput): FluxRender {
     sync: [source, appliedSyncKustomization(kustomization, input.lockdown)],
     argPatches,
     files: {
-      "gotk-components.yaml": componentsFile(input.version, components, committed),
+      "gotk-components.yaml": componentsFile(input.version, components, generated.text),
       "gotk-sync.yaml": syncFile(input.sync),
       "kustomization.yaml": kustomizationFile(lockdownPatches, components, input.lockdown),
     },

@@ -8,7 +8,8 @@
 //
 // And the other way a release is installed: `flux install --export` of the
 // flux CLI built with flux-release.sh's manifests (flux-cli.sh) must pass the
-// package's release rules.
+// package's release rules, and the gotk-components.yaml the package commits
+// must be that output byte for byte, for each option the two share.
 //
 // Needs the built releases (`bash lab/toolchain/build.sh all`), so it is not
 // part of `npm test`: `npm run test:release`, a CI stage after the toolchain.
@@ -19,6 +20,7 @@ import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { VERSION_LABEL } from "../../../components/flux/manifests";
 import { releaseProblems } from "../../../components/flux/release";
+import { FluxRenderInput, renderFlux } from "../../../components/flux/render";
 import { KubeObject } from "../../../components/shared";
 
 const ROOT = path.resolve(__dirname, "../../..");
@@ -110,5 +112,45 @@ describe("flux install --export of the flux CLI that flux-cli.sh builds", functi
       assert.ok(exported.some((o) => o.kind === "Deployment"), "flux install --export wrote Deployments");
       assert.deepEqual(releaseProblems(exported, version), [], `flux install --export ${extra.join(" ")}`);
     }
+  });
+});
+
+describe("gotk-components.yaml as the package commits it, against flux install --export (what flux bootstrap commits)", function () {
+  this.timeout(40 * 60_000);
+  let flux: string;
+  let version: string;
+  let installYaml: string;
+
+  before(() => {
+    flux = path.join(execFileSync("bash", [path.join(ROOT, "lab/toolchain/flux-cli.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim(), "flux");
+    version = `v${/flux: v?(\S+)/.exec(execFileSync(flux, ["version", "--client"], { encoding: "utf8" }))![1]!}`;
+    installYaml = fs.readFileSync(releaseInstallYaml(version), "utf8");
+  });
+
+  const committed = (manifests: string, options: Partial<FluxRenderInput>): string => renderFlux({
+    version, manifests, manifestsSource: "install.yaml", lockdown: true, defaultServiceAccount: "default",
+    sync: { url: "ssh://git@127.0.0.1:2222/acme/fleet", branch: "main", path: "clusters/lab", secretName: "flux-system" }, ...options,
+  }).files["gotk-components.yaml"];
+  const exported = (args: string[]): string => execFileSync(flux, ["install", "--export", ...args], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+
+  const cases: { args: string[]; options: Partial<FluxRenderInput> }[] = [
+    { args: [], options: {} },
+    { args: ["--components-extra=image-reflector-controller,image-automation-controller"], options: { componentsExtra: ["image-reflector-controller", "image-automation-controller"] } },
+    { args: ["--network-policy=false"], options: { networkPolicy: false } },
+    { args: ["--registry=registry.example.com/fluxcd"], options: { registry: "registry.example.com/fluxcd" } },
+    { args: ["--toleration-keys=dedicated,gpu"], options: { tolerations: [{ key: "dedicated", operator: "Exists" }, { key: "gpu", operator: "Exists" }] } },
+  ];
+  for (const { args, options } of cases) {
+    it(`from the release's install.yaml: byte-identical to flux install --export ${args.join(" ")}`, () => {
+      const ours = committed(installYaml, options);
+      const theirs = exported(args);
+      const firstDiff = [...ours].findIndex((c, i) => c !== theirs[i]);
+      assert.ok(ours === theirs, `differs at byte ${firstDiff}: ours ${JSON.stringify(ours.slice(firstDiff - 80, firstDiff + 80))}, flux ${JSON.stringify(theirs.slice(firstDiff - 80, firstDiff + 80))}`);
+    });
+  }
+
+  it("from flux install --export given as flux.manifests (a flux-bootstrapped repository's own file): the same bytes back", () => {
+    const theirs = exported(["--components-extra=image-reflector-controller,image-automation-controller"]);
+    assert.equal(committed(theirs, { componentsExtra: ["image-reflector-controller", "image-automation-controller"] }), theirs);
   });
 });
