@@ -32,6 +32,14 @@
 // starting to every tenant's Kustomization Ready=True with Flux's
 // controllers running (started from the manifests the up committed), the
 // tenants' repositories each holding one ConfigMap.
+//
+// The peer (BENCH_PEER_TENANTS, default 1,10,50; one run each): what our
+// users do without us, `flux bootstrap git` over SSH into a repository of the
+// same double, then for each tenant a key made with ssh-keygen and
+// registered read-only, `flux create tenant`, `flux create source git` and
+// `flux create kustomization` (each waiting for Ready, as the CLI does),
+// against the time to every tenant Ready of `pulumi up` of the same tenants
+// (namespace mode, as the CLI's tenants are).
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -40,7 +48,8 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { parse } from "yaml";
 import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
 import { bootstrap } from "../lab/client/bootstrap";
-import { Branch, controllerRunning, dropFluxFinalizers, stopFlux, stopRunner } from "../lab/client/flux";
+import { Branch, controllerRunning, dropFluxFinalizers, fluxCli, stopFlux, stopRunner } from "../lab/client/flux";
+import { doubleSshUrl, fluxBootstrapGit, fluxCreateTenant, newKeyFile } from "../lab/client/peer";
 import { getObject, KUBECONFIG, kubectl, ROOT, sharedTempDir, useLab, waitFor } from "../lab/client/lab";
 import { changes, engineEnv, LabStack, LabStackOptions, PLATFORM_REPO, TenantSpec } from "../lab/client/stack";
 
@@ -67,6 +76,8 @@ interface EngineOptions {
   /** Tenants for the time to Ready; 0 skips it. */
   readyTenants: number;
   readyRuns: number;
+  /** Tenant counts of the peer rows (flux CLI against pulumi up); empty skips them. */
+  peerSizes: number[];
   /** Runs of each `up` variant at the largest N; 0 skips them. */
   variantRuns: number;
   /** Which variants besides "as shipped": writeDelay, skipCheckpoints, parallel, typeCheck. */
@@ -343,6 +354,52 @@ async function timeToReady(dir: string, double: GitHubDouble, n: number, crds: r
   }
 }
 
+// ---------------------------------------------------------------- the peer
+
+/** The platform repository the flux CLI bootstraps into (not the stacks': their destroy removes files it would keep). */
+const PEER_REPO = "peer-fleet";
+
+/**
+ * The flux CLI's way to `n` tenants Ready, timed from the start of
+ * `flux bootstrap git`: bootstrap, then per tenant a key registered
+ * read-only and the three `flux create` commands. Tears it down as
+ * `flux uninstall` does.
+ */
+async function fluxCliToReady(dir: string, double: GitHubDouble, n: number, crds: readonly string[], log: (l: string) => void):
+  Promise<{ bootstrapMs: number; readyMs: number }> {
+  const tenants = tenantsOf(n);
+  const key = newKeyFile(dir, `peer-rw-${n}`);
+  const bootstrapKey = await double.addKey(OWNER, PEER_REPO, { title: `flux bootstrap n${n}`, key: key.publicKey, readOnly: false });
+  const t0 = performance.now();
+  try {
+    await fluxBootstrapGit({ url: doubleSshUrl(double, PEER_REPO), path: `clusters/peer-${n}`, branch: "main", key });
+    const bootstrapMs = performance.now() - t0;
+    for (const t of tenants) {
+      const tenantKey = newKeyFile(dir, `${t.name}-${n}`);
+      await double.addKey(OWNER, t.repository!, { title: `${t.name} flux CLI n${n}`, key: tenantKey.publicKey, readOnly: true });
+      await fluxCreateTenant({ name: t.name, namespace: t.namespaces[0]!, url: doubleSshUrl(double, t.repository!), branch: "main", key: tenantKey });
+    }
+    const readyMs = performance.now() - t0;
+    for (const t of tenants) {
+      if (!getObject("configmap", "app", t.namespaces[0]!)) throw new Error(`${t.namespaces[0]}/app was not applied by Flux`);
+    }
+    log(`peer N=${n}: flux bootstrap git ${sec(bootstrapMs)} s, all tenants Ready ${sec(readyMs)} s`);
+    return { bootstrapMs, readyMs };
+  } finally {
+    try {
+      await stopFlux();
+      dropFluxFinalizers();
+      const r = fluxCli(["uninstall", "--silent"], 300_000);
+      if (r.status !== 0) log(`flux uninstall failed: ${r.output.trim().split("\n").pop()}`);
+      for (const t of tenants) kubectl(["delete", "namespace", t.namespaces[0]!, "--ignore-not-found", "--wait=false"]);
+      await waitClean(namespacesOf(n), crds);
+      for (const k of double.listKeys(OWNER, PEER_REPO).filter((k) => k.id === bootstrapKey.id)) await double.deleteKey(OWNER, PEER_REPO, k.id);
+    } finally {
+      stopRunner();
+    }
+  }
+}
+
 // --------------------------------------------------------------- the bench
 
 /** Runs the engine rows against the lab, or says why they are skipped. */
@@ -355,7 +412,7 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
 
   const dir = sharedTempDir("bench-engine-");
   const largest = Math.max(...o.sizes);
-  const biggest = Math.max(largest, o.readyTenants);
+  const biggest = Math.max(largest, o.readyTenants, ...o.peerSizes);
   const double = await startDouble(dir, TOKEN, {}, { log: () => undefined });
   const started = new Date();
   const stacks: LabStack[] = [];
@@ -364,6 +421,7 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
   const applied: { m: ReturnType<typeof writeManifests>; n: number }[] = [];
   try {
     await double.createRepo(OWNER, PLATFORM_REPO, "main");
+    await double.createRepo(OWNER, PEER_REPO, "main");
     for (let i = 0; i < biggest; i++) {
       await double.createRepo(OWNER, `${tenantName(i)}-fleet`, "main");
       const b = new Branch(double, TOKEN, OWNER, `${tenantName(i)}-fleet`, "main");
@@ -508,6 +566,17 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
       out.push(`Time to tenants Ready, N = ${o.readyTenants}, ${o.readyRuns} runs: \`pulumi up\` ${fmt(o.stats(ups))} s; ` +
         `from \`pulumi up\` starting to every tenant Kustomization Ready=True ${fmt(o.stats(readies))} s ` +
         "(Flux's source- and kustomize-controller started, as processes, from the manifests the up committed, once it returned).", "");
+    });
+    if (o.peerSizes.length > 0) await section("The peer: the flux CLI", async () => {
+      const rows: string[] = [];
+      for (const n of o.peerSizes) {
+        const cli = await fluxCliToReady(dir, double, n, crdNames, o.log);
+        const pulumi = await timeToReady(dir, double, n, crdNames, o.log);
+        rows.push(`| ${n} | ${sec(cli.bootstrapMs)} | ${sec(cli.readyMs - cli.bootstrapMs)} | ${sec(cli.readyMs)} | ${sec(pulumi.upMs)} | ${sec(pulumi.readyMs)} | ${(pulumi.readyMs / cli.readyMs).toFixed(2)} |`);
+      }
+      out.push("Time to every tenant Ready, the flux CLI against `pulumi up`, one run per N, same lab, same double, same SSH:", "",
+        "| N | `flux bootstrap git` s | `flux create` ×3 per tenant, keys registered s | flux CLI total s | `pulumi up` s | `pulumi up` start to all Ready s | pulumi / flux CLI |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |", ...rows, "");
     });
     return { skipped: false, failures, markdown: out.join("\n").trimEnd() };
   } finally {

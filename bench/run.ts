@@ -16,7 +16,8 @@
 //   BENCH_PROGRAM=0 / BENCH_ENGINE=0   skip the program / engine rows
 //   BENCH_RUNS, BENCH_TENANTS          program rows (default 5; 10,100,1000)
 //   BENCH_ENGINE_RUNS, BENCH_ENGINE_RUNS_<N> (runs at one N), BENCH_ENGINE_TENANTS, BENCH_VARIANT_RUNS,
-//   BENCH_READY_TENANTS, BENCH_READY_RUNS, BENCH_VARIANTS, BENCH_BEFORE (a commit whose program runs as a variant)
+//   BENCH_READY_TENANTS, BENCH_READY_RUNS, BENCH_VARIANTS, BENCH_BEFORE (a commit whose program runs as a variant),
+//   BENCH_PEER_TENANTS (the flux CLI beside pulumi up; empty skips it)
 //                                      engine rows (default 5; 1,10,50; 3; 10; 5;
 //                                      writeDelay,skipCheckpoints,typeCheck; also parallel)
 //   BENCH_DOC=none                     print only; leave docs/BENCHMARKS.md alone
@@ -223,6 +224,7 @@ async function engineRows(): Promise<void> {
     variants: (process.env.BENCH_VARIANTS ?? "writeDelay,skipCheckpoints,typeCheck").split(","),
     before: process.env.BENCH_BEFORE || undefined,
     readyTenants: Number(process.env.BENCH_READY_TENANTS ?? 10),
+    peerSizes: process.env.BENCH_PEER_TENANTS === "" ? [] : sizes(process.env.BENCH_PEER_TENANTS ?? "1,10,50"),
     readyRuns: Number(process.env.BENCH_READY_RUNS ?? runs),
     stats,
     log: (line) => process.stderr.write(`[bench] ${line} (load ${load()})\n`),

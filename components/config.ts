@@ -37,6 +37,7 @@ const fluxSchema = z.strictObject({
   manifestsSha256: z.string().optional(),
   keyAlgorithm: z.enum(KEY_ALGORITHMS as [string, ...string[]]).default(DEFAULT_KEY_ALGORITHM),
   keyRotation: z.string().optional(),
+  adoptDeployKeyId: z.number().optional(),
   waitForReady: z.boolean().default(DEFAULT_WAIT_FOR_READY),
   readyTimeoutSeconds: z.number().default(DEFAULT_READY_TIMEOUT_SECONDS),
   lockdown: z.boolean().default(DEFAULT_LOCKDOWN),

@@ -86,6 +86,12 @@ export function rotationProblem(rotation: string): string | undefined {
   return label && `${label}; use a date (2026-12-02) or a counter (2)`;
 }
 
+/** Why `id` cannot be GitHub's id of a deploy key (a positive whole number), or undefined. */
+export function deployKeyIdProblem(id: number): string | undefined {
+  return Number.isSafeInteger(id) && id > 0
+    ? undefined : `is ${id}; give GitHub's id of the deploy key, a positive whole number (\`gh api repos/<owner>/<repo>/keys\` lists them)`;
+}
+
 /** Why `seconds` cannot bound a wait for Ready: a whole number from 10 to 7200, or undefined. */
 export function readyTimeoutProblem(seconds: number): string | undefined {
   return Number.isInteger(seconds) && seconds >= 10 && seconds <= 7200

@@ -47,6 +47,20 @@ describe("components used directly", () => {
       /DeployKey "k2": rotation "Dec 2" is not a DNS-1123 label .*; use a date \(2026-12-02\) or a counter \(2\)/);
   });
 
+  it("DeployKey adoption: the registration is the adopted one (an import), and the cluster's Secret is left alone until the next update", async () => {
+    const mocks = await useMocks();
+    const { DeployKey } = await import("../components");
+    const key = new DeployKey("k", { repository: "r", title: "t", secretNamespace: "ns", secretName: "git", adoptKeyId: 90000001 });
+    await settle(mocks);
+    mocks.one("github:index/repositoryDeployKey:RepositoryDeployKey", "k-deploy-key");
+    assert.deepEqual(mocks.ofType("kubernetes:core/v1:Secret").map((r) => r.name), [], "no Secret while adopting");
+    assert.equal(await promiseOf(key.secretName), "git");
+    for (const id of [0, -3, 1.5]) {
+      assert.throws(() => new DeployKey(`k${id}`, { repository: "r", title: "t", secretNamespace: "ns", secretName: "git", adoptKeyId: id }),
+        new RegExp(`adoptKeyId is ${id}; give GitHub's id of the deploy key, a positive whole number`));
+    }
+  });
+
   it("DeployKey rejects a secret name that is not a DNS-1123 label", async () => {
     await useMocks();
     const { DeployKey } = await import("../components");

@@ -5,7 +5,7 @@ import * as tls from "@pulumi/tls";
 import { DEFAULT_KEY_ALGORITHM, GITHUB_KNOWN_HOSTS } from "../defaults";
 import { forceApply } from "../kube";
 import { GitHubWriteQueue, KEY_ALGORITHMS, KeyAlgorithm } from "../shared";
-import { assertValidArgs, CONTROL_CHARACTER, dns1123LabelProblem, knownHostsProblems, Problems, quote, repositoryNameProblem, rotationProblem } from "../validation";
+import { assertValidArgs, CONTROL_CHARACTER, deployKeyIdProblem, dns1123LabelProblem, knownHostsProblems, Problems, quote, repositoryNameProblem, rotationProblem } from "../validation";
 
 /** Arguments of {@link DeployKey}. */
 export interface DeployKeyArgs {
@@ -22,6 +22,17 @@ export interface DeployKeyArgs {
    * Setting it for the first time or clearing it rotates too. Default: none.
    */
   readonly rotation?: string;
+  /**
+   * GitHub's id of a deploy key already registered on the repository for this
+   * purpose, e.g. by `flux bootstrap` (adoption). An update with it takes
+   * that registration into the stack's state as it is (an import that
+   * ignores its key, title and access) and leaves the cluster's Secret, which
+   * holds the key's private half, alone. The next update without it replaces
+   * the registration with this component's read-only key: the new key is
+   * registered, the Secret switches to it, and the adopted key is removed
+   * from GitHub at the end of the update. Default: none.
+   */
+  readonly adoptKeyId?: number;
   /** Key algorithm. Default `ecdsa-p384`. */
   readonly algorithm?: KeyAlgorithm;
   /** Namespace of the Secret holding the key. Pass the namespace's output so the Secret waits for it. */
@@ -67,6 +78,7 @@ export class DeployKey extends pulumi.ComponentResource {
       .text("title", args.title, (t) => t.trim() === "" || CONTROL_CHARACTER.test(t) ? "must be non-empty text without control characters" : undefined, true)
       .text("knownHosts", args.knownHosts, (k) => knownHostsProblems(k).join("; ") || undefined)
       .text("rotation", args.rotation, rotationProblem)
+      .check("adoptKeyId", args.adoptKeyId, deployKeyIdProblem)
       .list);
     super("flux-capsule:index:DeployKey", name, {}, opts);
 
@@ -88,16 +100,23 @@ export class DeployKey extends pulumi.ComponentResource {
     // storing exactly that form keeps refreshes free of spurious diffs.
     const publicKey = key.publicKeyOpenssh.apply((k) => k.trim());
 
+    const adopting = args.adoptKeyId !== undefined;
     const deployKey = (args.githubQueue ?? new GitHubWriteQueue()).enqueue((after) => new github.RepositoryDeployKey(
       `${name}-deploy-key${generation}`,
       { repository: args.repository, title, key: publicKey, readOnly: true },
       // Every field forces replacement, and each replacement comes with a new
       // key (above) under another repository or title: the engine registers
-      // it, switches the Secret, and removes the old registration last.
-      { parent: this, dependsOn: after },
+      // it, switches the Secret, and removes the old registration last. An
+      // adopted registration is such an old one, once adoptKeyId is gone.
+      {
+        parent: this, dependsOn: after,
+        ...(adopting ? { import: `${args.repository}:${args.adoptKeyId}`, ignoreChanges: ["key", "title", "readOnly"] } : {}),
+      },
     ));
 
-    const secret = new k8s.core.v1.Secret(
+    // While adopting, the Secret stays as it is: it holds the adopted key,
+    // the one GitHub knows; the update after adoption takes it over.
+    const secret = adopting ? undefined : new k8s.core.v1.Secret(
       `${name}-secret`,
       {
         metadata: forceApply({ name: args.secretName, namespace: args.secretNamespace }),
@@ -116,7 +135,7 @@ export class DeployKey extends pulumi.ComponentResource {
     this.privateKey = pulumi.secret(key.privateKeyOpenssh);
     this.fingerprint = key.publicKeyFingerprintSha256;
     this.deployKeyId = deployKey.id;
-    this.secretName = secret.metadata.name;
+    this.secretName = secret ? secret.metadata.name : pulumi.output(args.secretName);
     this.registerOutputs({
       publicKey: this.publicKey,
       privateKey: this.privateKey,

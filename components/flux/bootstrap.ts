@@ -39,6 +39,11 @@ export interface FluxBootstrapArgs {
   readonly readyTimeoutSeconds?: number;
   /** Change it (a date, a counter) to rotate the deploy key (`rotation` of {@link DeployKey}). Default: none. */
   readonly keyRotation?: string;
+  /**
+   * GitHub's id of the deploy key a `flux bootstrap` of this cluster
+   * registered (adoption; `adoptKeyId` of {@link DeployKey}). Default: none.
+   */
+  readonly adoptDeployKeyId?: number;
   /** Multi-tenancy lockdown (no cross-namespace refs, no remote bases, default account). Default true. */
   readonly lockdown?: boolean;
   /** Account that tenant objects without `serviceAccountName` impersonate under lockdown. Default `default`, which has no permissions. */
@@ -141,6 +146,7 @@ export class FluxBootstrap extends pulumi.ComponentResource {
         title: args.deployKeyTitle ?? `flux-system ${pulumi.getProject()}/${pulumi.getStack()} ${cleanPath || "/"}`,
         algorithm: args.keyAlgorithm,
         rotation: args.keyRotation,
+        adoptKeyId: args.adoptDeployKeyId,
         secretNamespace: namespaceName,
         secretName: SYNC_NAME,
         knownHosts: args.knownHosts,

@@ -15,6 +15,7 @@ import {
   repoPathProblem,
   repositoryNameProblem,
   rotationProblem,
+  deployKeyIdProblem,
   tolerationProblem,
 } from "../validation";
 import { componentsProblem } from "./render";
@@ -34,6 +35,7 @@ export interface FluxBootstrapShape {
   readonly knownHosts?: string;
   readonly deployKeyTitle?: string;
   readonly keyRotation?: string;
+  readonly adoptDeployKeyId?: number;
   readonly readyTimeoutSeconds?: number;
   readonly manifestsSha256?: string;
   readonly tolerations?: readonly Readonly<Record<string, unknown>>[];
@@ -60,6 +62,7 @@ export function fluxBootstrapProblems(a: FluxBootstrapShape, reconcilers: readon
     .text("registry", a.registry, registryProblem)
     .text("deployKeyTitle", a.deployKeyTitle, (t) => CONTROL_CHARACTER.test(t) ? "must not contain control characters" : undefined)
     .text("keyRotation", a.keyRotation, rotationProblem)
+    .check("adoptDeployKeyId", a.adoptDeployKeyId, deployKeyIdProblem)
     .check("readyTimeoutSeconds", a.readyTimeoutSeconds, readyTimeoutProblem)
     .text("manifestsSha256", a.manifestsSha256, (h) => /^[0-9a-f]{64}$/.test(h)
       ? undefined : `${quote(h)} is not a SHA-256 digest; give the 64 lower-case hex digits \`sha256sum install.yaml\` prints`)

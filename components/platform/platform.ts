@@ -37,6 +37,14 @@ export interface PlatformFlux {
   readyTimeoutSeconds?: number;
   /** Change it (a date or a counter, a DNS-1123 label) to rotate the platform deploy key: the new key is registered before the old one is removed. Default: none. */
   keyRotation?: string;
+  /**
+   * Adoption of a cluster `flux bootstrap` made: GitHub's id of the deploy key
+   * it registered (or the key it pushed with). The first `pulumi up` takes
+   * that key into the stack's state as it is and leaves the cluster's Secret
+   * alone; the next one, without this setting, replaces it with the stack's
+   * own read-only key and removes it from GitHub. Default: none.
+   */
+  adoptDeployKeyId?: number;
   /** The multi-tenancy lockdown. Default true. */
   lockdown?: boolean;
   /** Account impersonated when a tenant object names none. Default `default`. */

@@ -7,7 +7,7 @@ import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { GitHubApi } from "./github";
-import { CONTEXT, getObject, KUBECONFIG, kubectl, kubectlOk, LAB_DIR, ROOT, waitFor } from "./lab";
+import { CONTEXT, getObject, KUBECONFIG, kubectl, kubectlOk, LAB_DIR, ROOT, short, waitFor } from "./lab";
 
 export const KS = "kustomizations.kustomize.toolkit.fluxcd.io";
 export const GITREPO = "gitrepositories.source.toolkit.fluxcd.io";
@@ -19,7 +19,7 @@ export interface FluxCliRun {
 }
 
 /** The `flux` binary the toolchain built (lab/toolchain/flux-cli.sh prints its dir; a no-op when cached). */
-function fluxBinary(): string {
+export function fluxBinary(): string {
   const dir = execFileSync("bash", [path.join(ROOT, "lab/toolchain/flux-cli.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
   return path.join(dir, "flux");
 }
@@ -340,4 +340,15 @@ export function removeCapsuleResidue(): string[] {
   if (crds.length > 0) kubectl(["delete", ...crds, "--ignore-not-found", "--wait=false"]);
   kubectl(["delete", "namespace", "capsule-system", "--ignore-not-found", "--wait=false"]);
   return subjects;
+}
+
+/** A reconcile of a GitRepository requested now and handled with Ready=True: it fetched with the key it holds now. */
+export async function fetchesNow(name: string, ns: string): Promise<string> {
+  const token = requestReconcile(GITREPO, name, ns);
+  const s = await waitFor(`GitRepository ${ns}/${name} to fetch`, () => {
+    const st = fluxStatus(GITREPO, name, ns);
+    return st?.lastHandledReconcileAt === token && st.ready?.status !== "Unknown" ? st : undefined;
+  }, 60_000, 500);
+  if (s.ready?.status !== "True") throw new Error(`GitRepository ${ns}/${name} fetch after the change: ${s.ready?.message}`);
+  return short(s.ready?.message, 90);
 }
