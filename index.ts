@@ -3,7 +3,7 @@
 // the cluster's provider. Everything else lives in components/.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, fluxDowngrade, LastUpdate, lastUpdateOf, namespaceLosingChanges, parseStackConfig, Platform, PlatformArgs, preparePlatform, readStackConfig } from "./components";
+import { adoptionOfManagedStack, ConfigError, fluxDowngrade, LastUpdate, lastUpdateOf, namespaceLosingChanges, parseStackConfig, Platform, PlatformArgs, preparePlatform, readStackConfig } from "./components";
 
 export = async () => {
   const config = parseStackConfig(readStackConfig());
@@ -19,7 +19,8 @@ export = async () => {
   await preparePlatform("platform", args);
 
   // A change that would delete tenants' namespaces the config still lists (a
-  // tenant renamed) or downgrade Flux is refused before anything runs, and a
+  // tenant renamed), downgrade Flux or adopt a key on a stack that already
+  // manages Flux is refused before anything runs, and a
   // switch from capsule to namespace mode releases the namespaces from their
   // Capsule Tenants first: the last update's outputs say what the stack had.
   const last = new pulumi.StackReference("last-update", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
@@ -30,7 +31,8 @@ export = async () => {
   const [tenancy, tenants, fluxVersion] = await Promise.all([read("tenancy"), read("tenants"), read("fluxVersion")]);
   const lastUpdate = { tenancy, tenants, fluxVersion } as LastUpdate;
   const downgrade = fluxDowngrade(lastUpdate, config);
-  const problems = [...namespaceLosingChanges(lastUpdate, config), ...(downgrade ? [downgrade] : [])];
+  const adoption = adoptionOfManagedStack(lastUpdate, config);
+  const problems = [...namespaceLosingChanges(lastUpdate, config), ...[downgrade, adoption].filter((p): p is string => p !== undefined)];
   if (problems.length > 0) throw new ConfigError(problems.length === 1 ? problems[0]! : `${problems.length} problems:\n  - ${problems.join("\n  - ")}`);
   args.lastUpdate = lastUpdateOf(lastUpdate);
 

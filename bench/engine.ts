@@ -369,14 +369,15 @@ async function fluxCliToReady(dir: string, double: GitHubDouble, n: number, crds
   Promise<{ bootstrapMs: number; readyMs: number }> {
   const tenants = tenantsOf(n);
   const key = newKeyFile(dir, `peer-rw-${n}`);
-  const bootstrapKey = await double.addKey(OWNER, PEER_REPO, { title: `flux bootstrap n${n}`, key: key.publicKey, readOnly: false });
+  const registered: { repo: string; id: number }[] = [];
+  registered.push({ repo: PEER_REPO, id: (await double.addKey(OWNER, PEER_REPO, { title: `flux bootstrap n${n}`, key: key.publicKey, readOnly: false })).id });
   const t0 = performance.now();
   try {
     await fluxBootstrapGit({ url: doubleSshUrl(double, PEER_REPO), path: `clusters/peer-${n}`, branch: "main", key });
     const bootstrapMs = performance.now() - t0;
     for (const t of tenants) {
       const tenantKey = newKeyFile(dir, `${t.name}-${n}`);
-      await double.addKey(OWNER, t.repository!, { title: `${t.name} flux CLI n${n}`, key: tenantKey.publicKey, readOnly: true });
+      registered.push({ repo: t.repository!, id: (await double.addKey(OWNER, t.repository!, { title: `${t.name} flux CLI n${n}`, key: tenantKey.publicKey, readOnly: true })).id });
       await fluxCreateTenant({ name: t.name, namespace: t.namespaces[0]!, url: doubleSshUrl(double, t.repository!), branch: "main", key: tenantKey });
     }
     const readyMs = performance.now() - t0;
@@ -393,9 +394,9 @@ async function fluxCliToReady(dir: string, double: GitHubDouble, n: number, crds
       if (r.status !== 0) log(`flux uninstall failed: ${r.output.trim().split("\n").pop()}`);
       for (const t of tenants) kubectl(["delete", "namespace", t.namespaces[0]!, "--ignore-not-found", "--wait=false"]);
       await waitClean(namespacesOf(n), crds);
-      for (const k of double.listKeys(OWNER, PEER_REPO).filter((k) => k.id === bootstrapKey.id)) await double.deleteKey(OWNER, PEER_REPO, k.id);
     } finally {
       stopRunner();
+      for (const k of registered) await double.deleteKey(OWNER, k.repo, k.id).catch(() => undefined);
     }
   }
 }

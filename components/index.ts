@@ -20,7 +20,7 @@ export {
   partsOf,
   preparePlatform,
 } from "./platform/platform";
-export { capsuleTenantsToRelease, fluxDowngrade, LastUpdate, lastUpdateOf, namespaceLosingChanges, NextUpdate } from "./platform/last-update";
+export { adoptionOfManagedStack, capsuleTenantsToRelease, fluxDowngrade, LastUpdate, lastUpdateOf, namespaceLosingChanges, NextUpdate } from "./platform/last-update";
 export { checkFluxBootstrap, FluxBootstrap, FluxBootstrapArgs } from "./flux/bootstrap";
 export { assertFluxRelease, releaseProblems, ReleaseCheckOptions, RELEASE_CONTROLLERS } from "./flux/release";
 export { Tenant, TenantArgs } from "./tenant/tenant";

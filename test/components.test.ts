@@ -52,7 +52,7 @@ describe("components used directly", () => {
     const { DeployKey } = await import("../components");
     const key = new DeployKey("k", { repository: "r", title: "t", secretNamespace: "ns", secretName: "git", adoptKeyId: 90000001 });
     await settle(mocks);
-    mocks.one("github:index/repositoryDeployKey:RepositoryDeployKey", "k-deploy-key");
+    assert.equal(mocks.one("github:index/repositoryDeployKey:RepositoryDeployKey", "k-deploy-key").importId, "r:90000001", "GitHub's import id: <repository>:<key id>");
     assert.deepEqual(mocks.ofType("kubernetes:core/v1:Secret").map((r) => r.name), [], "no Secret while adopting");
     assert.equal(await promiseOf(key.secretName), "git");
     for (const id of [0, -3, 1.5]) {

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { capsuleTenantsToRelease, fluxDowngrade, lastUpdateOf, namespaceLosingChanges } from "../components";
+import { adoptionOfManagedStack, capsuleTenantsToRelease, fluxDowngrade, lastUpdateOf, namespaceLosingChanges } from "../components";
 import { baseConfig, runStack } from "./harness";
 import { useMocks } from "./mocks";
 
@@ -114,6 +114,14 @@ describe("changes that would delete listed namespaces are refused (namespaceLosi
     for (const [was, now] of [["v2.7.3", "v2.7.3"], ["v2.7.3", "v2.9.5"], ["v2.9.9", "v2.10.0"], [undefined, "v2.7.3"], ["main", "v2.7.3"]] as const) {
       assert.equal(fluxDowngrade({ fluxVersion: was }, nextFlux(now)), undefined, `${was} -> ${now}`);
     }
+  });
+
+  it("refuses adopting a deploy key on a stack that already manages Flux; a new stack, or no adoption, passes", () => {
+    const adopting = (id?: number) => ({ ...next("capsule", TENANTS), flux: { version: "v2.9.5", adoptDeployKeyId: id } });
+    assert.match(adoptionOfManagedStack({ fluxVersion: "v2.9.5" }, adopting(90000001))!,
+      /^flux\.adoptDeployKeyId: the stack already manages Flux \(its last update ran Flux v2\.9\.5\), and adoption is the first update of a new stack.*Remove flux\.adoptDeployKeyId/);
+    assert.equal(adoptionOfManagedStack({}, adopting(90000001)), undefined, "a new stack adopts");
+    assert.equal(adoptionOfManagedStack({ fluxVersion: "v2.9.5" }, adopting()), undefined, "the update after adoption");
   });
 
   it("the stack program refuses a Flux downgrade before registering anything", async () => {

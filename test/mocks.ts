@@ -14,6 +14,8 @@ export interface Registered {
   dependencies: string[];
   /** Provider reference (`<urn>::<id>`), when one was given. */
   readonly provider?: string;
+  /** The id asked for: an import's (the `import` option), when one was given. */
+  readonly importId?: string;
 }
 
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -50,7 +52,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
   stackOutputs: Record<string, unknown> = {};
 
   newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
-    const record: Registered = { type: args.type, name: args.name, inputs: args.inputs, dependencies: [], provider: args.provider };
+    const record: Registered = { type: args.type, name: args.name, inputs: args.inputs, dependencies: [], provider: args.provider, ...(args.id ? { importId: args.id } : {}) };
     this.resources.push(record);
     const state: Record<string, unknown> = { ...args.inputs };
     switch (args.type) {

@@ -194,7 +194,10 @@ describe("lockdown", () => {
 });
 
 describe("gotk-components as the flux CLI generates it", () => {
-  const generated = generateComponents(manifests, { version: "v2.7.5", components: DEFAULT_COMPONENTS });
+  // The v2.9.4 fixture is unlabelled, as a release's install.yaml: every label is inserted.
+  const release = fs.readFileSync(path.join(__dirname, "fixtures", "flux-install-v2.9.4.yaml"), "utf8");
+  const options = { version: "v2.9.4", components: DEFAULT_COMPONENTS };
+  const generated = generateComponents(release, options);
   const find = (kind: string, name: string) => generated.objects.find((o) => o.kind === kind && o.metadata.name === name);
 
   it("suffixes the shared RBAC with the namespace, and the binding's reference to a suffixed role", () => {
@@ -207,10 +210,11 @@ describe("gotk-components as the flux CLI generates it", () => {
   });
 
   it("labels every object and pod template with the version, pins pods to Linux and sets the first arguments", () => {
-    for (const o of generated.objects) assert.equal(o.metadata.labels?.["app.kubernetes.io/version"], "v2.7.5", `${o.kind} ${o.metadata.name}`);
+    assert.ok(!/app\.kubernetes\.io\/version: v2\.9\.4/.test(release), "the fixture has no version label to keep");
+    for (const o of generated.objects) assert.equal(o.metadata.labels?.["app.kubernetes.io/version"], "v2.9.4", `${o.kind} ${o.metadata.name}`);
     const source = deployment(generated.objects, "source-controller");
     const pod = (source.spec as { template: { metadata: { labels: Record<string, string> }; spec: { nodeSelector: unknown; containers: { args: string[] }[] } } }).template;
-    assert.equal(pod.metadata.labels["app.kubernetes.io/version"], "v2.7.5");
+    assert.equal(pod.metadata.labels["app.kubernetes.io/version"], "v2.9.4");
     assert.deepEqual(pod.spec.nodeSelector, { "kubernetes.io/os": "linux" });
     assert.deepEqual(pod.spec.containers[0]!.args.slice(0, 3), [
       "--events-addr=http://notification-controller.$(RUNTIME_NAMESPACE).svc.cluster.local./", "--watch-all-namespaces=true", "--log-level=info"]);
@@ -224,10 +228,18 @@ describe("gotk-components as the flux CLI generates it", () => {
   });
 
   it("keeps the release's text around what it changes, and is idempotent: its own output comes back unchanged", () => {
-    const again = generateComponents(generated.text, { version: "v2.7.5", components: DEFAULT_COMPONENTS });
-    assert.equal(again.text, generated.text);
-    const crd = manifests.split(/^---\n/m).find((d) => d.includes("name: gitrepositories.source.toolkit.fluxcd.io"))!;
+    assert.equal(generateComponents(generated.text, options).text, generated.text);
+    const crd = release.split(/^---\n/m).find((d) => d.includes("name: gitrepositories.source.toolkit.fluxcd.io"))!;
     assert.ok(generated.text.includes(crd.slice(crd.indexOf("spec:"))), "the CRD's text is the release's, byte for byte");
+    assert.equal(generateComponents(release.trimEnd(), options).text, generated.text, "a last line without its newline");
+  });
+
+  it("refuses a layout it cannot edit faithfully: flow-style labels, aliases", () => {
+    const namespace = (metadata: string) => `apiVersion: v1\nkind: Namespace\nmetadata:\n${metadata}`;
+    assert.throws(() => generateComponents(namespace("  labels: {app.kubernetes.io/part-of: flux}\n  name: flux-system\n"), options),
+      /Namespace "flux-system": metadata\.labels is not a block map; use a Flux release's install\.yaml as it is published/);
+    assert.throws(() => generateComponents(namespace("  labels: &l\n    app.kubernetes.io/part-of: flux\n  annotations: *l\n  name: flux-system\n"), options),
+      /Namespace "flux-system": it uses a YAML alias, which would carry an edit to every place it is used/);
   });
 });
 

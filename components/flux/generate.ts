@@ -16,13 +16,16 @@
  * (its quoting and line folding are what the CLI's kustomize writes too) and
  * only the few values above are changed or inserted in place. The objects
  * Pulumi applies are parsed back from the result, so they are the committed
- * bytes. Idempotent: the CLI's own output given as `flux.manifests` comes
- * back unchanged. `npm run test:release` holds it to the `flux` CLI's output
- * for both lab releases.
+ * bytes, and the text is parsed back and compared with the edits' values
+ * object by object: a layout the edit did not foresee is refused, never
+ * applied. Idempotent: the CLI's own output given as `flux.manifests` comes
+ * back unchanged. `npm run test:release` holds it to the output of the `flux`
+ * CLI the lab builds (v2.9.5).
  */
-import { Document, isMap, isScalar, isSeq, parseAllDocuments, Scalar, stringify, YAMLMap, YAMLSeq } from "yaml";
+import { isDeepStrictEqual } from "node:util";
+import { Document, isMap, isScalar, parseAllDocuments, Scalar, stringify, visit } from "yaml";
 import { DEFAULT_NETWORK_POLICY } from "../defaults";
-import { KubeObject } from "../shared";
+import { KubeObject, ManifestError } from "../shared";
 import { FLUX_NAMESPACE } from "../validation";
 import { COMPONENT_LABEL, VERSION_LABEL } from "./manifests";
 
@@ -61,13 +64,26 @@ export interface GeneratedComponents {
   readonly objects: KubeObject[];
 }
 
-/** One replacement in a document's source: [start, end) becomes `text`. */
-interface Edit { start: number; end: number; text: string }
+/**
+ * One replacement in a document's source: [start, end) becomes `text`; and
+ * what it does to the object as data (`value` set at `path`), which the
+ * result is checked against.
+ */
+interface Edit { start: number; end: number; text: string; path: readonly (string | number)[]; value: unknown }
+
+/** A release the edit cannot rewrite as the CLI would. */
+function refuse(where: string, why: string): never {
+  throw new ManifestError(`${where}: ${why}; use a Flux release's install.yaml as it is published (kustomize's block style, no anchors)`);
+}
 
 /** `name` with the namespace suffix, once. */
 function suffixed(name: string): string {
-  const suffix = `-${FLUX_NAMESPACE}`;
-  return name.endsWith(suffix) ? name : name + suffix;
+  return name.endsWith(`-${FLUX_NAMESPACE}`) ? name : `${name}-${FLUX_NAMESPACE}`;
+}
+
+/** `name` without the namespace suffix. */
+function unsuffixed(name: string): string {
+  return name.endsWith(`-${FLUX_NAMESPACE}`) ? name.slice(0, -FLUX_NAMESPACE.length - 1) : name;
 }
 
 /** A plain value as YAML writes it on one line (quoted only when it must be). */
@@ -94,37 +110,39 @@ function indented(lines: string, indent: number): string {
 }
 
 /**
- * Sets `key` of the block map to `block` (a value's YAML text, written after
- * `key:` for a scalar and on the next lines for a collection): its value is
- * replaced when present, or the entry is inserted where its key sorts, as
- * kustomize writes maps.
+ * Sets `key` of the block map at `path` to `value` (a string, or a
+ * collection written on the lines below the key): a scalar is replaced in
+ * place, an absent entry is inserted where its key sorts, as kustomize writes
+ * maps; a collection already there must hold `value` already.
  */
-function upsert(src: string, map: YAMLMap, key: string, value: unknown, edits: Edit[]): void {
-  const items = map.items;
-  const first = items[0]?.key as Scalar | undefined;
-  if (!first?.range) throw new Error(`cannot place ${key}: the map has no entry to align with`);
+function upsert(src: string, doc: Document, where: string, path: readonly string[], key: string, value: unknown, edits: Edit[]): void {
+  const map = doc.getIn(path, true);
+  if (!isMap(map) || map.flow || !map.range) refuse(where, `${path.join(".")} is not a block map`);
+  const first = map.items[0]?.key;
+  if (!isScalar(first) || !first.range) refuse(where, `${path.join(".")} has no entry to align with`);
   const indent = first.range[0] - lineStart(src, first.range[0]);
-  const existing = items.find((p) => isScalar(p.key) && p.key.value === key);
+  const at = [...path, key];
+  const existing = map.items.find((p) => isScalar(p.key) && p.key.value === key);
   if (existing) {
     if (isScalar(existing.value) && existing.value.range && typeof value === "string") {
-      if (existing.value.value !== value) edits.push({ start: existing.value.range[0], end: existing.value.range[1], text: scalarText(value) });
+      if (existing.value.value !== value) edits.push({ start: existing.value.range[0], end: existing.value.range[1], text: scalarText(value), path: at, value });
       return;
     }
-    if (JSON.stringify((existing.value as { toJSON?: () => unknown })?.toJSON?.()) === JSON.stringify(value)) return;
-    throw new Error(`cannot set ${key}: the release already has another value there`);
+    if (isDeepStrictEqual((existing.value as { toJSON?: () => unknown } | null)?.toJSON?.(), value)) return;
+    refuse(where, `${at.join(".")} already holds another value`);
   }
   const entry = typeof value === "string"
     ? `${" ".repeat(indent)}${key}: ${scalarText(value)}\n`
     : `${" ".repeat(indent)}${key}:\n${indented(stringify(value, GO_YAML_STYLE), Array.isArray(value) ? indent : indent + 2)}`;
-  const after = items.find((p) => isScalar(p.key) && String(p.key.value) > key);
-  const at = after ? lineStart(src, (after.key as Scalar).range![0]) : nextLine(src, map.range![1]);
-  edits.push({ start: at, end: at, text: entry });
+  const after = map.items.find((p) => isScalar(p.key) && String(p.key.value) > key);
+  const offset = after ? lineStart(src, (after.key as Scalar).range![0]) : nextLine(src, map.range[1]);
+  edits.push({ start: offset, end: offset, text: entry, path: at, value });
 }
 
-/** The block map at `path` of the document, or undefined. */
-function mapAt(doc: Document, path: readonly string[]): YAMLMap | undefined {
+/** Replaces the scalar at `path` with `value` (when it is one and differs). */
+function replaceScalar(doc: Document, path: readonly (string | number)[], value: string, edits: Edit[]): void {
   const node = doc.getIn(path, true);
-  return isMap(node) ? node : undefined;
+  if (isScalar(node) && node.range && node.value !== value) edits.push({ start: node.range[0], end: node.range[1], text: scalarText(value), path, value });
 }
 
 /** The arguments the CLI's kustomization replaces, by index, for one controller. */
@@ -142,51 +160,45 @@ function argReplacements(component: string, components: readonly string[]): Map<
   return args;
 }
 
+const POD = ["spec", "template", "spec"] as const;
+const CONTAINER = [...POD, "containers", 0] as const;
+
 /** The edits that make one release document what the CLI writes. */
 function documentEdits(src: string, doc: Document, o: KubeObject, options: GenerateOptions, roles: ReadonlySet<string>): Edit[] {
   const edits: Edit[] = [];
   const where = `${o.kind} "${o.metadata.name}"`;
-  const metadata = mapAt(doc, ["metadata"]);
-  const labels = mapAt(doc, ["metadata", "labels"]);
-  if (!metadata || !labels) throw new Error(`${where} has no metadata.labels`);
-  upsert(src, labels, VERSION_LABEL, options.version, edits);
-  if (SUFFIXED_KINDS.has(o.kind)) upsert(src, metadata, "name", suffixed(o.metadata.name), edits);
+  let aliased = false;
+  visit(doc, { Alias: () => { aliased = true; return visit.BREAK; } });
+  if (aliased) refuse(where, "it uses a YAML alias, which would carry an edit to every place it is used");
+  upsert(src, doc, where, ["metadata", "labels"], VERSION_LABEL, options.version, edits);
+  if (SUFFIXED_KINDS.has(o.kind)) upsert(src, doc, where, ["metadata"], "name", suffixed(o.metadata.name), edits);
   const roleRef = o.roleRef as { kind?: string; name?: string } | undefined;
-  if (o.kind === "ClusterRoleBinding" && roleRef?.kind === "ClusterRole" && roleRef.name !== undefined && roles.has(roleRef.name.replace(new RegExp(`-${FLUX_NAMESPACE}$`), ""))) {
-    upsert(src, mapAt(doc, ["roleRef"])!, "name", suffixed(roleRef.name), edits);
+  if (o.kind === "ClusterRoleBinding" && roleRef?.kind === "ClusterRole" && roleRef.name !== undefined && roles.has(unsuffixed(roleRef.name))) {
+    upsert(src, doc, where, ["roleRef"], "name", suffixed(roleRef.name), edits);
   }
   if (o.kind !== "Deployment") return edits;
-  const templateLabels = mapAt(doc, ["spec", "template", "metadata", "labels"]);
-  const podSpec = mapAt(doc, ["spec", "template", "spec"]);
-  if (!templateLabels || !podSpec) throw new Error(`${where} has no pod template labels or spec`);
-  upsert(src, templateLabels, VERSION_LABEL, options.version, edits);
-  const nodeSelector = mapAt(doc, ["spec", "template", "spec", "nodeSelector"]);
-  if (nodeSelector) upsert(src, nodeSelector, "kubernetes.io/os", "linux", edits);
-  else upsert(src, podSpec, "nodeSelector", { "kubernetes.io/os": "linux" }, edits);
-  const args = doc.getIn(["spec", "template", "spec", "containers", 0, "args"], true);
-  if (isSeq(args)) {
-    for (const [i, value] of argReplacements(o.metadata.name, options.components)) {
-      const item = args.items[i];
-      if (isScalar(item) && item.range && item.value !== value) edits.push({ start: item.range[0], end: item.range[1], text: scalarText(value) });
-    }
+  upsert(src, doc, where, ["spec", "template", "metadata", "labels"], VERSION_LABEL, options.version, edits);
+  if (doc.hasIn([...POD, "nodeSelector"])) upsert(src, doc, where, [...POD, "nodeSelector"], "kubernetes.io/os", "linux", edits);
+  else upsert(src, doc, where, [...POD], "nodeSelector", { "kubernetes.io/os": "linux" }, edits);
+  for (const [i, value] of argReplacements(o.metadata.name, options.components)) replaceScalar(doc, [...CONTAINER, "args", i], value, edits);
+  const image = doc.getIn([...CONTAINER, "image"]);
+  if (options.registry && typeof image === "string" && image.startsWith(`${UPSTREAM_REGISTRY}/`)) {
+    replaceScalar(doc, [...CONTAINER, "image"], options.registry.replace(/\/+$/, "") + image.slice(UPSTREAM_REGISTRY.length), edits);
   }
-  const image = doc.getIn(["spec", "template", "spec", "containers", 0, "image"], true);
-  if (options.registry && isScalar(image) && image.range && String(image.value).startsWith(`${UPSTREAM_REGISTRY}/`)) {
-    const registry = options.registry.replace(/\/+$/, "");
-    edits.push({ start: image.range[0], end: image.range[1], text: scalarText(registry + String(image.value).slice(UPSTREAM_REGISTRY.length)) });
-  }
-  if (options.tolerations && options.tolerations.length > 0) {
-    const existing = doc.getIn(["spec", "template", "spec", "tolerations"], true);
-    if (isSeq(existing) && existing.range) {
-      const first = (existing as YAMLSeq).items[0] as { range?: [number, number, number] } | undefined;
-      const indent = first?.range ? first.range[0] - lineStart(src, first.range[0]) - 2 : 0;
-      const at = nextLine(src, existing.range[1]);
-      edits.push({ start: at, end: at, text: indented(stringify(options.tolerations, GO_YAML_STYLE), indent) });
-    } else {
-      upsert(src, podSpec, "tolerations", options.tolerations, edits);
-    }
-  }
+  // As the CLI's node-selector patch: the list is the options' (a release sets none).
+  if (options.tolerations && options.tolerations.length > 0) upsert(src, doc, where, [...POD], "tolerations", options.tolerations, edits);
   return edits;
+}
+
+/** `o` with the edits' values set at their paths, as plain data: what the edited text must parse to. */
+function edited(o: KubeObject, edits: readonly Edit[]): unknown {
+  const copy = structuredClone(o) as Record<string | number, unknown>;
+  for (const e of edits) {
+    let at = copy;
+    for (const k of e.path.slice(0, -1)) at = (at[k] ??= {}) as Record<string | number, unknown>;
+    at[e.path[e.path.length - 1]!] = structuredClone(e.value);
+  }
+  return copy;
 }
 
 /** `src` with the edits applied (none may overlap). */
@@ -203,7 +215,9 @@ function applyEdits(src: string, edits: readonly Edit[]): string {
  * component order, each in the release's order within its group.
  */
 export function generateComponents(manifests: string, options: GenerateOptions): GeneratedComponents {
-  const docs = parseAllDocuments(manifests);
+  // An insertion at the very end needs the last line to be ended.
+  const src = manifests.endsWith("\n") ? manifests : `${manifests}\n`;
+  const docs = parseAllDocuments(src);
   if (!Array.isArray(docs)) throw new Error("the manifest is not a stream of YAML documents");
   const parsed: { doc: Document.Parsed; o: KubeObject }[] = [];
   for (const doc of docs) {
@@ -219,17 +233,31 @@ export function generateComponents(manifests: string, options: GenerateOptions):
     if (o.kind === "NetworkPolicy") return keepPolicies ? 1 : undefined;
     return 2;
   };
-  const roles = new Set(parsed.filter((d) => d.o.kind === "ClusterRole").map((d) => d.o.metadata.name.replace(new RegExp(`-${FLUX_NAMESPACE}$`), "")));
+  const roles = new Set(parsed.filter((d) => d.o.kind === "ClusterRole").map((d) => unsuffixed(d.o.metadata.name)));
   const kept = parsed
     .map((d, i) => ({ ...d, i, r: rank(d.o) }))
     .filter((d): d is typeof d & { r: number } => d.r !== undefined)
     .sort((a, b) => a.r - b.r || a.i - b.i);
-  const texts = kept.map(({ doc, o }) => {
+  const texts: string[] = [];
+  const expected: unknown[] = [];
+  for (const { doc, o } of kept) {
     const start = doc.contents?.range?.[0] ?? doc.range[0];
-    const edits = documentEdits(manifests, doc, o, options, roles).map((e) => ({ ...e, start: e.start - start, end: e.end - start }));
-    const body = applyEdits(manifests.slice(start, doc.range[2]), edits);
-    return body.endsWith("\n") ? body : body + "\n";
-  });
+    const edits = documentEdits(src, doc, o, options, roles);
+    const body = applyEdits(src.slice(start, doc.range[2]), edits.map((e) => ({ ...e, start: e.start - start, end: e.end - start })));
+    texts.push(body.endsWith("\n") ? body : body + "\n");
+    expected.push(edited(o, edits));
+  }
   const text = texts.join("---\n");
-  return { text, objects: parseAllDocuments(text).map((d) => d.toJS() as KubeObject) };
+  // The text must say exactly what was meant, object by object: a layout
+  // the edit did not foresee fails here, not in the cluster.
+  const reparsed = parseAllDocuments(text);
+  const objects = reparsed.map((d, i) => {
+    if (d.errors.length > 0) refuse(`document ${i + 1} of the generated components`, `the edit left invalid YAML (${d.errors[0]!.code})`);
+    return d.toJS() as KubeObject;
+  });
+  if (objects.length !== expected.length) refuse("the generated components", `${objects.length} documents where ${expected.length} were meant`);
+  objects.forEach((obj, i) => {
+    if (!isDeepStrictEqual(obj, expected[i])) refuse(`${kept[i]!.o.kind} "${kept[i]!.o.metadata.name}"`, "its text could not be edited into the object meant (an unforeseen layout)");
+  });
+  return { text, objects };
 }

@@ -14,7 +14,7 @@ export interface LastUpdate {
 /** The part of the new configuration the check reads. */
 export interface NextUpdate {
   readonly tenancy: TenancyMode;
-  readonly flux?: { readonly version: string };
+  readonly flux?: { readonly version: string; readonly adoptDeployKeyId?: number };
   readonly tenants: readonly { readonly name: string; readonly namespaces: readonly string[]; readonly renamedFrom?: string }[];
 }
 
@@ -111,6 +111,20 @@ export function fluxDowngrade(last: LastUpdate, next: NextUpdate): string | unde
   return `flux.version: the stack runs Flux ${last.fluxVersion as string}; ${next.flux!.version} is older, and Flux is upgraded only ` +
     "(a newer release may have stored objects under API versions the older CRDs do not serve). " +
     `Keep ${last.fluxVersion as string} or choose a newer release`;
+}
+
+/**
+ * Why the next update may not adopt a deploy key: the stack already manages
+ * Flux (its last update recorded a release). Adoption is the first update of
+ * a new stack; on a managed one the import would take the place of the
+ * stack's own key registration and leave the cluster's Secret undeclared, so
+ * Pulumi would delete it. Undefined otherwise.
+ */
+export function adoptionOfManagedStack(last: LastUpdate, next: NextUpdate): string | undefined {
+  if (next.flux?.adoptDeployKeyId === undefined || releaseNumbers(last.fluxVersion) === undefined) return undefined;
+  return `flux.adoptDeployKeyId: the stack already manages Flux (its last update ran Flux ${last.fluxVersion as string}), ` +
+    "and adoption is the first update of a new stack: it would replace the stack's own key registration with the adopted one " +
+    "and drop the flux-system Secret. Remove flux.adoptDeployKeyId (to retire a key the stack does not manage, delete it on GitHub)";
 }
 
 /** The last update as `Platform` takes it (`PlatformArgs.lastUpdate`): its tenancy, when one, and its tenants' names. */

@@ -42,7 +42,9 @@ export interface PlatformFlux {
    * it registered (or the key it pushed with). The first `pulumi up` takes
    * that key into the stack's state as it is and leaves the cluster's Secret
    * alone; the next one, without this setting, replaces it with the stack's
-   * own read-only key and removes it from GitHub. Default: none.
+   * own read-only key and removes it from GitHub. Only for the first update
+   * of a new stack (the stack program refuses it once the stack runs Flux).
+   * Default: none.
    */
   adoptDeployKeyId?: number;
   /** The multi-tenancy lockdown. Default true. */

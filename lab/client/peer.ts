@@ -2,7 +2,7 @@
 // git` over SSH into a repository of the GitHub double, then tenants made
 // with `flux create tenant`, `flux create source git` and `flux create
 // kustomization`. Shared by the peer suite (e2e/peer.test.ts: byte identity,
-// adoption) and the bench (bench/peer.ts: the same tenants, both ways).
+// adoption) and the bench (bench/engine.ts, the peer rows: the same tenants, both ways).
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -25,17 +25,27 @@ export function doubleSshUrl(double: Pick<GitHubDouble, "owner" | "sshPort">, re
   return `ssh://git@127.0.0.1:${double.sshPort}/${double.owner}/${repo}`;
 }
 
-/** Runs the lab's `flux` against the lab's cluster without blocking (bootstrap runs while the runner starts). */
-export function fluxCliAsync(args: readonly string[], timeoutMs = 600_000): Promise<FluxCliRun> {
-  return new Promise((resolve) => {
-    const child = spawn(fluxBinary(), [...args, "--kubeconfig", KUBECONFIG, "--context", CONTEXT], { stdio: ["ignore", "pipe", "pipe"] });
+/** A `flux` command running: its result once it exits, and a way to stop it early. */
+export interface FluxCliProcess { readonly done: Promise<FluxCliRun>; kill(): void }
+
+/** Starts the lab's `flux` against the lab's cluster without blocking (bootstrap runs while the runner starts). */
+export function startFluxCli(args: readonly string[], timeoutMs = 600_000): FluxCliProcess {
+  const child = spawn(fluxBinary(), [...args, "--kubeconfig", KUBECONFIG, "--context", CONTEXT], { stdio: ["ignore", "pipe", "pipe"] });
+  const done = new Promise<FluxCliRun>((resolve) => {
     let output = "";
     child.stdout.on("data", (d: Buffer) => { output += d.toString(); });
     child.stderr.on("data", (d: Buffer) => { output += d.toString(); });
-    const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
+    // Unref'd: a command left running must not keep the test process alive.
+    const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs).unref();
     child.on("error", (e) => { clearTimeout(timer); resolve({ status: null, output: `${output}\nflux ${args.join(" ")}: ${e.message}` }); });
     child.on("close", (code) => { clearTimeout(timer); resolve({ status: code, output }); });
   });
+  return { done, kill: () => { child.kill("SIGTERM"); } };
+}
+
+/** Runs the lab's `flux` against the lab's cluster; resolves when it exits. */
+export function fluxCliAsync(args: readonly string[], timeoutMs = 600_000): Promise<FluxCliRun> {
+  return startFluxCli(args, timeoutMs).done;
 }
 
 /** What `flux bootstrap git` is given: the repository, the path, and the key it pushes with (and puts in the cluster). */
@@ -58,12 +68,17 @@ export function bootstrapArgs(b: FluxBootstrapGit): string[] {
  * with its output when it fails.
  */
 export async function fluxBootstrapGit(b: FluxBootstrapGit): Promise<string> {
-  const run = fluxCliAsync(bootstrapArgs(b));
+  const run = startFluxCli(bootstrapArgs(b));
   // The runner (lab/controllers/up.sh --only flux) waits for the controllers
   // bootstrap installs; bootstrap waits for them to reconcile flux-system.
   // --keep-crds: the CRDs are bootstrap's own.
-  controllers("up.sh", ["--only", "flux", "--keep-crds"]);
-  const r = await run;
+  try {
+    controllers("up.sh", ["--only", "flux", "--keep-crds"]);
+  } catch (e) {
+    run.kill();
+    throw new Error(`${(e as Error).message}; flux bootstrap's output:\n${(await run.done).output}`);
+  }
+  const r = await run.done;
   if (r.status !== 0) throw new Error(`flux ${bootstrapArgs(b).join(" ")} failed (exit ${r.status}):\n${r.output}`);
   return r.output;
 }
