@@ -147,12 +147,12 @@ describe("the flux CLI as a peer: flux bootstrap git, byte identity, adoption by
       say(`adoption, update 2: preview ${JSON.stringify(changes(await lab.preview()))}`);
       say(`  up: ${JSON.stringify(changes(await lab.up()))}`);
       say(`  deploy keys on ${PLATFORM_REPO}: ${keys().join(", ")}`);
-      const src = await fetchesNow("flux-system", "flux-system");
-      say(`  flux-system fetches with the stack's key: ${src}`);
     } finally {
       await watch.stop();
     }
     const report = await watch.stop();
+    // After the watcher stops: its own reconcile requests would replace the one this waits for.
+    say(`flux-system fetches with the stack's key: ${await fetchesNow("flux-system", "flux-system")}`);
     const starts = startsSince(logFrom);
     say(`controller starts during adoption: ${starts.length ? starts.join("; ") : "none"}`);
     say(`watcher (${TENANT.name}, the flux CLI's tenant): ${report.samples} samples, seconds not Ready ${JSON.stringify(report.notReadySeconds)}, fetch auth errors ${report.authErrors}${report.messages.length ? `: ${report.messages.join(" | ")}` : ""}`);
