@@ -69,6 +69,7 @@ describe("GitHub workflows", function () {
     const bad = path.join(dir, "bad.yml");
     fs.writeFileSync(bad, "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ matrix.nope }}\n");
     const run = spawnSync(actionlint, ["-no-color", bad], { encoding: "utf8" });
+    fs.rmSync(dir, { recursive: true, force: true });
     assert.notEqual(run.status, 0);
     assert.match(run.stdout, /matrix/);
   });
