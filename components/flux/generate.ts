@@ -27,7 +27,7 @@ import { Document, isMap, isScalar, parseAllDocuments, Scalar, stringify, visit 
 import { DEFAULT_NETWORK_POLICY } from "../defaults";
 import { KubeObject, ManifestError } from "../shared";
 import { FLUX_NAMESPACE } from "../validation";
-import { COMPONENT_LABEL, VERSION_LABEL } from "./manifests";
+import { COMPONENT_LABEL, selectComponents, VERSION_LABEL } from "./manifests";
 
 /** The controller that receives events; its address is every other controller's `--events-addr`. */
 const NOTIFICATION_CONTROLLER = "notification-controller";
@@ -50,6 +50,8 @@ export interface GenerateOptions {
   readonly version: string;
   /** Controllers, in the order they are listed (the default four, then the extras). */
   readonly components: readonly string[];
+  /** Where the manifest came from, for errors. Default `install.yaml`. */
+  readonly source?: string;
   /** Registry that replaces `ghcr.io/fluxcd` in controller images (air-gapped mirrors). */
   readonly registry?: string;
   /** Tolerations added to every controller pod. */
@@ -217,18 +219,18 @@ function applyEdits(src: string, edits: readonly Edit[]): string {
 export function generateComponents(manifests: string, options: GenerateOptions): GeneratedComponents {
   // An insertion at the very end needs the last line to be ended.
   const src = manifests.endsWith("\n") ? manifests : `${manifests}\n`;
-  const docs = parseAllDocuments(src);
-  if (!Array.isArray(docs)) throw new Error("the manifest is not a stream of YAML documents");
   const parsed: { doc: Document.Parsed; o: KubeObject }[] = [];
-  for (const doc of docs) {
+  for (const doc of parseAllDocuments(src)) {
     const o = doc.toJS() as KubeObject | null;
     if (o !== null && typeof o === "object") parsed.push({ doc, o });
   }
-  const wanted = new Set(options.components);
+  // The controllers' objects and the shared ones (selectComponents names a controller the release lacks).
+  const selected = new Set(selectComponents(parsed.map((d) => d.o), options.components, options.source ?? "install.yaml"));
   const keepPolicies = options.networkPolicy ?? DEFAULT_NETWORK_POLICY;
   const rank = (o: KubeObject): number | undefined => {
+    if (!selected.has(o)) return undefined;
     const component = o.metadata.labels?.[COMPONENT_LABEL];
-    if (component !== undefined) return wanted.has(component) ? 3 + options.components.indexOf(component) : undefined;
+    if (component !== undefined) return 3 + options.components.indexOf(component);
     if (o.kind === "Namespace") return 0;
     if (o.kind === "NetworkPolicy") return keepPolicies ? 1 : undefined;
     return 2;

@@ -5,7 +5,6 @@ import {
   DEFAULT_COMPONENTS,
   EXTRA_COMPONENTS,
   parseManifests,
-  selectComponents,
 } from "./manifests";
 import { generateComponents, GenerateOptions } from "./generate";
 import { assertFluxRelease } from "./release";
@@ -69,8 +68,7 @@ export function renderFlux(input: FluxRenderInput): FluxRender {
   // Before selection and options: the whole manifest is untrusted input, and
   // the registry option would hide where the images came from.
   assertFluxRelease(parsed, { version: input.version, source: input.manifestsSource });
-  selectComponents(parsed, components, input.manifestsSource); // names a requested controller the release lacks
-  const generated = generateComponents(input.manifests, { ...input, components });
+  const generated = generateComponents(input.manifests, { ...input, components, source: input.manifestsSource });
   const committed = generated.objects;
   const lockdownPatches = lockdownArgPatches(input.defaultServiceAccount);
   const argPatches = input.lockdown ? lockdownPatches : [];

@@ -84,7 +84,6 @@ export function appliedSyncKustomization(kustomization: KubeObject, lockdown: bo
   return copy;
 }
 
-
 /** Joins objects into one multi-document YAML text, each document opened by `---`. */
 export function toYamlDocuments(objects: readonly KubeObject[]): string {
   return objects.map((o) => "---\n" + stringify(o, GO_YAML_STYLE)).join("");

@@ -4,6 +4,7 @@ import {
   branchProblem,
   CONTROL_CHARACTER,
   defaultServiceAccountProblem,
+  deployKeyIdProblem,
   FieldProblem,
   fluxVersionProblem,
   githubOwnerProblem,
@@ -15,7 +16,6 @@ import {
   repoPathProblem,
   repositoryNameProblem,
   rotationProblem,
-  deployKeyIdProblem,
   tolerationProblem,
 } from "../validation";
 import { componentsProblem } from "./render";

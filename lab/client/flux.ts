@@ -19,7 +19,7 @@ export interface FluxCliRun {
 }
 
 /** The `flux` binary the toolchain built (lab/toolchain/flux-cli.sh prints its dir; a no-op when cached). */
-export function fluxBinary(): string {
+function fluxBinary(): string {
   const dir = execFileSync("bash", [path.join(ROOT, "lab/toolchain/flux-cli.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
   return path.join(dir, "flux");
 }
@@ -30,9 +30,37 @@ export function fluxBinary(): string {
  * on a failed command: the caller asserts on the status and names what failed.
  */
 export function fluxCli(args: readonly string[], timeoutMs = 180_000): FluxCliRun {
-  const r = spawnSync(fluxBinary(), [...args, "--kubeconfig", KUBECONFIG, "--context", CONTEXT], { encoding: "utf8", timeout: timeoutMs });
+  const r = spawnSync(fluxBinary(), onLab(args), { encoding: "utf8", timeout: timeoutMs });
   if (r.error) return { status: null, output: `flux ${args.join(" ")}: ${r.error.message}` };
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+/** `flux` arguments aimed at the lab's cluster: its kubeconfig and context. */
+function onLab(args: readonly string[]): string[] {
+  return [...args, "--kubeconfig", KUBECONFIG, "--context", CONTEXT];
+}
+
+/** A `flux` command running: its result once it exits, and a way to stop it early. */
+export interface FluxCliProcess { readonly done: Promise<FluxCliRun>; kill(): void }
+
+/** Starts {@link fluxCli}'s command without blocking (bootstrap runs while the runner starts). */
+export function startFluxCli(args: readonly string[], timeoutMs = 600_000): FluxCliProcess {
+  const child = spawn(fluxBinary(), onLab(args), { stdio: ["ignore", "pipe", "pipe"] });
+  const done = new Promise<FluxCliRun>((resolve) => {
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => { output += d.toString(); });
+    child.stderr.on("data", (d: Buffer) => { output += d.toString(); });
+    // Unref'd: a command left running must not keep the test process alive.
+    const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs).unref();
+    child.on("error", (e) => { clearTimeout(timer); resolve({ status: null, output: `${output}\nflux ${args.join(" ")}: ${e.message}` }); });
+    child.on("close", (code) => { clearTimeout(timer); resolve({ status: code, output }); });
+  });
+  return { done, kill: () => { child.kill("SIGTERM"); } };
+}
+
+/** {@link fluxCli} without blocking: resolves when the command exits. */
+export function fluxCliAsync(args: readonly string[], timeoutMs = 600_000): Promise<FluxCliRun> {
+  return startFluxCli(args, timeoutMs).done;
 }
 
 /** The controllers' state directory (lab/controllers/lib.sh). */

@@ -3,12 +3,11 @@
 // with `flux create tenant`, `flux create source git` and `flux create
 // kustomization`. Shared by the peer suite (e2e/peer.test.ts: byte identity,
 // adoption) and the bench (bench/engine.ts, the peer rows: the same tenants, both ways).
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { controllers, fluxBinary, FluxCliRun } from "./flux";
+import { controllers, fluxCliAsync, startFluxCli } from "./flux";
 import type { GitHubDouble } from "./github";
-import { CONTEXT, KUBECONFIG } from "./lab";
 
 /** A key pair on disk, as `flux bootstrap --private-key-file` and `flux create source git --private-key-file` read it. */
 export interface KeyFile { readonly privateKeyFile: string; readonly publicKey: string }
@@ -23,29 +22,6 @@ export function newKeyFile(dir: string, name: string): KeyFile {
 /** The SSH URL of a repository of the double, as both `flux bootstrap git` and the stack write it. */
 export function doubleSshUrl(double: Pick<GitHubDouble, "owner" | "sshPort">, repo: string): string {
   return `ssh://git@127.0.0.1:${double.sshPort}/${double.owner}/${repo}`;
-}
-
-/** A `flux` command running: its result once it exits, and a way to stop it early. */
-export interface FluxCliProcess { readonly done: Promise<FluxCliRun>; kill(): void }
-
-/** Starts the lab's `flux` against the lab's cluster without blocking (bootstrap runs while the runner starts). */
-export function startFluxCli(args: readonly string[], timeoutMs = 600_000): FluxCliProcess {
-  const child = spawn(fluxBinary(), [...args, "--kubeconfig", KUBECONFIG, "--context", CONTEXT], { stdio: ["ignore", "pipe", "pipe"] });
-  const done = new Promise<FluxCliRun>((resolve) => {
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => { output += d.toString(); });
-    child.stderr.on("data", (d: Buffer) => { output += d.toString(); });
-    // Unref'd: a command left running must not keep the test process alive.
-    const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs).unref();
-    child.on("error", (e) => { clearTimeout(timer); resolve({ status: null, output: `${output}\nflux ${args.join(" ")}: ${e.message}` }); });
-    child.on("close", (code) => { clearTimeout(timer); resolve({ status: code, output }); });
-  });
-  return { done, kill: () => { child.kill("SIGTERM"); } };
-}
-
-/** Runs the lab's `flux` against the lab's cluster; resolves when it exits. */
-export function fluxCliAsync(args: readonly string[], timeoutMs = 600_000): Promise<FluxCliRun> {
-  return startFluxCli(args, timeoutMs).done;
 }
 
 /** What `flux bootstrap git` is given: the repository, the path, and the key it pushes with (and puts in the cluster). */
