@@ -31,9 +31,18 @@ export interface LabStackOptions {
   readonly workDir?: string;
 }
 
-/** The engine settings every run uses: offline, file backend, no plugin downloads. */
+/**
+ * The engine settings every run uses: offline, file backend, no plugin
+ * downloads, and a temporary directory of its own in `stateDir` (made here).
+ */
 export function engineEnv(stateDir: string): Record<string, string> {
+  const tmp = path.join(stateDir, "tmp");
+  fs.mkdirSync(tmp, { recursive: true });
   return {
+    // The Kubernetes provider writes its kubeconfig to a temporary file at
+    // every configure (for Helm) and never removes it: one file per
+    // provider per run, kept here (removed with the state) and not in /tmp.
+    TMPDIR: tmp,
     PULUMI_HOME: path.join(stateDir, "home"),
     PULUMI_BACKEND_URL: `file://${path.join(stateDir, "backend")}`,
     PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase",
