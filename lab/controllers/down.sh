@@ -3,7 +3,8 @@
 # SIGTERM, then SIGKILL after 15 s; then any process still carrying this state
 # dir's marker) and, while the lab apiserver answers, deletes the webhook
 # configurations Capsule created, so a lab left running without Capsule still
-# admits namespaces. Keeps logs; drops pid files and artifact storage.
+# admits namespaces. Keeps logs; drops pid files, artifact storage and the
+# controllers' temporary files (their TMPDIR, lab/controllers/runner.ts).
 # Idempotent. Run it before lab/cluster/down.sh (which deletes the state dir).
 #
 #   lab/controllers/down.sh [--only flux]
@@ -46,5 +47,5 @@ if [ -f "$CTRL_KUBECONFIG" ]; then
       ctrl_log "Capsule's webhook configurations removed"
   fi
 fi
-rm -rf "$CTRL_STATE/storage" "$CTRL_STATE/run"
+rm -rf "$CTRL_STATE/storage" "$CTRL_STATE/run" "$CTRL_STATE/tmp"
 ctrl_log "controllers down"

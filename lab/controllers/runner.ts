@@ -465,7 +465,11 @@ class Runner {
   }
 
   private start(name: string, plan: Extract<Plan, { kind: "run" }>, reason: string, restarts: number): void {
-    const env = { ...process.env, KUBECONFIG: this.kubeconfig, [this.marker.split("=")[0]!]: this.marker.slice(this.marker.indexOf("=") + 1), ...plan.env };
+    // Their temporary files in the state dir, not /tmp (kustomize-controller
+    // leaves a refused remote base's clone in $TMPDIR/kustomize-*): down.sh removes them.
+    const tmp = path.join(this.lb.stateDir, "tmp");
+    fs.mkdirSync(tmp, { recursive: true });
+    const env = { ...process.env, TMPDIR: tmp, KUBECONFIG: this.kubeconfig, [this.marker.split("=")[0]!]: this.marker.slice(this.marker.indexOf("=") + 1), ...plan.env };
     if (plan.controller === "source-controller") fs.mkdirSync(path.join(this.lb.stateDir, "storage"), { recursive: true });
     this.writeVolumes(plan.volumes);
     const envLine = Object.entries(plan.env).map(([k, v]) => `${k}=${v}`);
