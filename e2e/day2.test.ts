@@ -16,7 +16,7 @@ import { bootstrap } from "../lab/client/bootstrap";
 import { labCapsuleValues, StagedChart, stageCapsuleChart, startCapsuleRunner } from "../lab/client/capsule";
 import { Branch, controllerCommandLine, controllerRunning, controllers, fetchesNow, fluxStatus, GITREPO, KS, removeCapsuleResidue, requestReconcile, stopRunner, syncTo } from "../lab/client/flux";
 import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
-import { canI, getObject, kubectl, kubectlOk, LAB_FLUX_VERSION, labFlux, labInstallYaml, OLDER_FLUX_VERSION, releaseFlux, secretData, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
+import { canI, getObject, kubectl, kubectlOk, LAB_FLUX_VERSION, labFlux, labInstallYaml, OLDER_FLUX_VERSION, releaseFlux, removeSuiteDir, secretData, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
 import { changes, LabStack, PLATFORM_REPO, TenantSpec } from "../lab/client/stack";
 import { configMap, DEV, kustomization, Mode, printTable, resetDev, Row as ThreatRow, runThreat, sa, seedBranch, threats, yaml } from "../lab/client/threats";
 import { TenantWatch, WatchedTenant, WatchReport } from "../lab/client/watch";
@@ -66,6 +66,7 @@ function keysOn(double: GitHubDouble, repo: string): Map<string, string> {
 describe("day two: routine changes with Flux running, capsule mode", function () {
   this.timeout(20 * 60_000);
   let double: GitHubDouble;
+  let dir: string | undefined;
   let lab: LabStack;
   let booted = false;
   const rows: Row[] = [];
@@ -146,7 +147,7 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
     useLab();
     assert.equal(getObject("namespace", "flux-system"), undefined, "the lab must start without Flux (another stack is up?)");
     assert.ok(!controllerRunning("kustomize-controller") && !controllerRunning("flux-runner"), "Flux controllers already running in the lab");
-    const dir = sharedTempDir("e2e-day2-");
+    dir = sharedTempDir("e2e-day2-");
     double = await startDouble(dir, TOKEN, { [PLATFORM_REPO]: ["dev-team", "ops-team"], [DATA_REPO]: [], [DATA_REPO_MOVED]: [] });
     for (const t of TENANTS) {
       await seedBranch(new Branch(double, TOKEN, OWNER, t.repository ?? PLATFORM_REPO, t.branch ?? t.name), t.namespaces[0]!);
@@ -162,7 +163,7 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
     if (!booted && this.currentTest?.title.startsWith("1.") !== true) this.skip();
   });
 
-  after(async () => {
+  after(async function () {
     say("");
     say("scenario | preview | up time | tenant seconds not Ready | fetch auth errors | result");
     for (const r of rows) say(`${r.scenario} | ${r.preview} | ${r.upSeconds}s | ${r.notReady} | ${r.authErrors} | ${r.ok ? "" : "NOT MET: "}${r.result}`);
@@ -170,10 +171,14 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
       if (getObject("namespace", "flux-system")) await lab?.destroy().catch((e: Error) => say(`cleanup destroy failed: ${short(e.message, 300)}`));
       await lab?.remove().catch(() => undefined);
     } finally {
-      stopRunner();
-      controllers("down.sh");
-      removeCapsuleResidue();
-      await double?.close();
+      try {
+        stopRunner();
+        controllers("down.sh");
+        removeCapsuleResidue();
+        await double?.close();
+      } finally {
+        removeSuiteDir(dir, this.test?.parent);
+      }
     }
   });
 

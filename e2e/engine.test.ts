@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
 import { removeCapsuleResidue } from "../lab/client/flux";
-import { canI, descendants, getObject, gitWithKey, kubectl, kubectlOk, LAB_FLUX_VERSION, ROOT, secretData, sharedTempDir, useLab, waitFor } from "../lab/client/lab";
+import { canI, descendants, getObject, gitWithKey, kubectl, kubectlOk, LAB_FLUX_VERSION, removeSuiteDir, ROOT, secretData, sharedTempDir, useLab, waitFor } from "../lab/client/lab";
 import { changes, engineEnv, LabStack, TenantSpec } from "../lab/client/stack";
 
 const TOKEN = "e2e-token";
@@ -118,16 +118,21 @@ function killMidway(lab: LabStack, when: RegExp): Promise<string> {
 function suiteStack(name: string, tenancy: "namespace" | "capsule", tmpPrefix: string, use: (double: GitHubDouble, lab: LabStack) => void): void {
   let double: GitHubDouble | undefined;
   let lab: LabStack | undefined;
+  let dir: string | undefined;
   before(async () => {
     useLab();
-    const dir = sharedTempDir(tmpPrefix);
+    dir = sharedTempDir(tmpPrefix);
     double = await startDouble(dir, TOKEN, REPOS);
     lab = await LabStack.create({ name, tenancy, tenants: TENANTS, double, token: TOKEN, stateDir: dir });
     use(double, lab);
   });
-  after(async () => {
-    await lab?.remove().catch(() => undefined);
-    await double?.close();
+  after(async function () {
+    try {
+      await lab?.remove().catch(() => undefined);
+      await double?.close();
+    } finally {
+      removeSuiteDir(dir, this.test?.parent);
+    }
   });
 }
 
@@ -178,7 +183,8 @@ describe("engine e2e: namespace mode", function () {
     assert.equal(secret["identity.pub"], registered.key);
     say("checked: flux-system Secret identity.pub equals the key registered on GitHub");
 
-    const work = sharedTempDir("e2e-clone-");
+    // In the suite's directory: removed with it.
+    const work = fs.mkdtempSync(path.join(lab.options.stateDir, "clone-"));
     const clone = gitWithKey(secret.identity!, double.knownHosts, ["clone", double.sshUrl(OWNER, "fleet-infra"), path.join(work, "fleet")]);
     assert.equal(clone.status, 0, clone.stderr);
     assert.ok(fs.existsSync(path.join(work, "fleet/clusters/lab/flux-system/gotk-sync.yaml")));

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
 import { bootstrap } from "../lab/client/bootstrap";
-import { canI, getObject, kubectl, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
+import { canI, getObject, kubectl, removeSuiteDir, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
 import { changes, LabStack, PLATFORM_REPO } from "../lab/client/stack";
 import {
   bareRepoWith, Branch, controllerCommandLine, controllerRunning, controllers, dropFluxFinalizers, FLUX_CONTROLLERS, fluxCli, KS,
@@ -35,8 +35,7 @@ interface Env {
   stopGit: () => void;
 }
 
-async function startEnv(prefix: string): Promise<Env> {
-  const dir = sharedTempDir(prefix);
+async function startEnv(dir: string): Promise<Env> {
   const double = await startDouble(dir, TOKEN, { [PLATFORM_REPO]: [DEV.name, OPS.name] });
   const dev = new Branch(double, TOKEN, OWNER, PLATFORM_REPO, DEV.name);
   const ops = new Branch(double, TOKEN, OWNER, PLATFORM_REPO, OPS.name);
@@ -102,6 +101,7 @@ function suite(mode: Mode): void {
   describe(`isolation e2e: ${mode} mode, live Flux${mode === "capsule" ? " and Capsule" : ""}`, function () {
     this.timeout(20 * 60_000);
     let env: Env;
+    let dir: string | undefined;
     let lab: LabStack | undefined;
     let booted = false;
     /** This mode's threat table, printed after the suite. */
@@ -117,7 +117,8 @@ function suite(mode: Mode): void {
       for (const t of [DEV, OPS]) {
         assert.ok(!canI(sa(t.home, t.name), "patch", "namespaces"), `${sa(t.home, t.name)} can already patch namespaces (Capsule residue?)`);
       }
-      env = await startEnv(`e2e-iso-${mode}-`);
+      dir = sharedTempDir(`e2e-iso-${mode}-`);
+      env = await startEnv(dir);
       const tenants = tenantsFor(mode);
       if (mode === "capsule") {
         // Capsule first: the program creates Tenant objects, so their CRD and webhooks must exist.
@@ -129,18 +130,22 @@ function suite(mode: Mode): void {
       lab = await LabStack.create({ name: `e2e-iso-${mode}`, tenancy: mode, tenants, double: env.double, token: TOKEN, stateDir: env.dir });
     });
 
-    after(async () => {
+    after(async function () {
       printTable(rows);
       try {
         await teardown(lab, mode);
       } finally {
-        if (mode === "capsule") {
-          controllers("down.sh");
-          // Capsule's binding outlives Capsule: left in place it lets the same tenant SAs patch any namespace later.
-          say(`Capsule stopped; its ClusterRoleBinding capsule-namespace-provisioner (namespaces create+patch, cluster-wide) still bound: ${removeCapsuleResidue().join(", ") || "(none)"}; removed with Capsule's CRDs and config`);
+        try {
+          if (mode === "capsule") {
+            controllers("down.sh");
+            // Capsule's binding outlives Capsule: left in place it lets the same tenant SAs patch any namespace later.
+            say(`Capsule stopped; its ClusterRoleBinding capsule-namespace-provisioner (namespaces create+patch, cluster-wide) still bound: ${removeCapsuleResidue().join(", ") || "(none)"}; removed with Capsule's CRDs and config`);
+          }
+          env?.stopGit();
+          await env?.double.close();
+        } finally {
+          removeSuiteDir(dir, this.test?.parent);
         }
-        env?.stopGit();
-        await env?.double.close();
       }
     });
 

@@ -17,7 +17,7 @@ import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { stringify } from "yaml";
 import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
-import { CONTEXT, getObject, KUBECONFIG, labFlux, LabFlux, ROOT, sharedTempDir, useLab } from "../lab/client/lab";
+import { CONTEXT, getObject, KUBECONFIG, labFlux, LabFlux, removeSuiteDir, ROOT, sharedTempDir, useLab } from "../lab/client/lab";
 import { changes, engineEnv, LabStack, TenantSpec } from "../lab/client/stack";
 
 const TOKEN = "e2e-token";
@@ -138,8 +138,12 @@ describe("Platform from every language, under the real engine", function () {
     dir = sharedTempDir("flux-capsule-languages-");
     double = await startDouble(dir, TOKEN, { "fleet-infra": [], "dev-fleet": ["dev-team"], "ops-fleet": [] });
   });
-  after(async () => {
-    await double?.close();
+  after(async function () {
+    try {
+      await double?.close();
+    } finally {
+      removeSuiteDir(dir, this.test?.parent);
+    }
   });
 
   it("1. a stack of the 0.1.0 program moves under Platform: nothing replaced, nothing deleted", async () => {

@@ -19,7 +19,7 @@ import * as path from "node:path";
 import { renderFlux } from "../components/flux/render";
 import { Branch, controllerRunning, controllers, dropFluxFinalizers, fetchesNow, fluxCli, fluxCliAsync, KS, readyTrue, stopFlux, stopRunner } from "../lab/client/flux";
 import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
-import { getObject, kubectl, LAB_DIR, LAB_FLUX_VERSION, labInstallYaml, secretData, sharedTempDir, short, useLab } from "../lab/client/lab";
+import { getObject, kubectl, LAB_DIR, LAB_FLUX_VERSION, labInstallYaml, removeSuiteDir, secretData, sharedTempDir, short, useLab } from "../lab/client/lab";
 import { bootstrapArgs, doubleSshUrl, FluxBootstrapGit, fluxBootstrapGit, fluxCreateTenant, KeyFile, newKeyFile } from "../lab/client/peer";
 import { changes, CLUSTER_PATH, LabStack, PLATFORM_REPO } from "../lab/client/stack";
 import { seedBranch } from "../lab/client/threats";
@@ -65,7 +65,7 @@ describe("the flux CLI as a peer: flux bootstrap git, byte identity, adoption by
     bootstrap = { url: doubleSshUrl(double, PLATFORM_REPO), path: CLUSTER_PATH, branch: "main", key: bootstrapKey };
   });
 
-  after(async () => {
+  after(async function () {
     try {
       // The CLI's tenant is no object of the stack: with Flux still running,
       // it goes first, or its finalizers would hold Flux's CRDs (and the
@@ -83,9 +83,13 @@ describe("the flux CLI as a peer: flux bootstrap git, byte identity, adoption by
       }
       kubectl(["delete", "namespace", TENANT.namespace, "--ignore-not-found", "--wait=true", "--timeout=120s"]);
     } finally {
-      stopRunner();
-      controllers("down.sh");
-      await double?.close();
+      try {
+        stopRunner();
+        controllers("down.sh");
+        await double?.close();
+      } finally {
+        removeSuiteDir(dir, this.test?.parent);
+      }
     }
   });
 

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import { GitHubDouble, startDouble } from "../lab/client/github";
-import { CONTEXT, getObject, KUBECONFIG, kubectl, kubectlOk, labFlux, labInstallYaml, ROOT, sharedTempDir, useLab } from "../lab/client/lab";
+import { CONTEXT, getObject, KUBECONFIG, kubectl, kubectlOk, labFlux, labInstallYaml, removeSuiteDir, ROOT, sharedTempDir, useLab } from "../lab/client/lab";
 import { changes, LabStack, TenantSpec } from "../lab/client/stack";
 
 const TOKEN = "e2e-token";
@@ -43,11 +43,15 @@ describe("trust boundary in the lab: refused values never leave the engine", fun
     lab = await LabStack.create({ name: "e2e-trust", tenancy: "namespace", tenants: TENANTS, double, token: TOKEN, stateDir: dir });
   });
 
-  after(async () => {
+  after(async function () {
     say("value | expected | observed");
     for (const r of rows) say(r);
-    await lab?.remove().catch(() => undefined);
-    await double?.close();
+    try {
+      await lab?.remove().catch(() => undefined);
+      await double?.close();
+    } finally {
+      removeSuiteDir(dir, this.test?.parent);
+    }
   });
 
   /** Rewrites one field of the stack's flux config. */

@@ -163,6 +163,36 @@ export function sharedTempDir(prefix: string): string {
   return dir;
 }
 
+/** Whether a test or hook of `suite` (or of a suite inside it) has failed so far. */
+function suiteFailed(suite: Mocha.Suite): boolean {
+  const hooks = suite as unknown as Record<"_beforeAll" | "_beforeEach" | "_afterEach" | "_afterAll", Mocha.Hook[] | undefined>;
+  const runnables: Mocha.Runnable[] = [...suite.tests, ...(hooks._beforeAll ?? []), ...(hooks._beforeEach ?? []), ...(hooks._afterEach ?? []), ...(hooks._afterAll ?? [])];
+  return runnables.some((r) => r.state === "failed") || suite.suites.some(suiteFailed);
+}
+
+/**
+ * Removes a suite's temporary directory ({@link sharedTempDir}) with all in
+ * it: the double's repositories, the stack's state, and the temporary files
+ * of the processes the suite ran with their TMPDIR there (engineEnv). Call it
+ * last in the suite's `after` (a `finally`), once nothing uses the directory;
+ * `suite` is the hook's `this.test?.parent`. With
+ * FLUX_CAPSULE_LAB_KEEP_ON_FAIL=1 a suite where a test or hook failed keeps
+ * its directory for inspection. Never throws: a directory it cannot remove
+ * is named, not made a failure of the suite.
+ */
+export function removeSuiteDir(dir: string | undefined, suite: Mocha.Suite | undefined): void {
+  if (dir === undefined || !fs.existsSync(dir)) return;
+  if (process.env.FLUX_CAPSULE_LAB_KEEP_ON_FAIL === "1" && suite !== undefined && suiteFailed(suite)) {
+    process.stdout.write(`      kept ${dir} (a test failed; FLUX_CAPSULE_LAB_KEEP_ON_FAIL=1)\n`);
+    return;
+  }
+  try {
+    fs.rmSync(dir, { recursive: true, force: true });
+  } catch (e) {
+    process.stdout.write(`      could not remove ${dir}: ${(e as Error).message}\n`);
+  }
+}
+
 /**
  * Every live descendant of `pid` (children, their children, ...), read from
  * /proc. The engine starts its language host and providers in process groups
