@@ -39,16 +39,17 @@ export GOPROXY="${GOPROXY%%,direct}"
 GO_MODULES=$(cd "$(dirname "${BASH_SOURCE[0]}")/go" && pwd)
 # Build groups: the modules of a group share one build list (align.sh), so a
 # dependency package compiles once for all of them. Two for Pulumi: the engine
-# and the providers cannot share a pkg version (go/README.md). kubernetes
-# stays alone: it pins its staging modules to its own release. langhost, the
-# library that our two language hosts share, is in their group. The Flux
-# v2.7.3 controllers (the upgrade scenario's "before") are a group of their
-# own: the controllers' group would raise their libraries past the release.
+# and the providers cannot share a pkg version (go/README.md). langhost, the
+# library that our two language hosts share, is in their group. The cluster
+# (Kubernetes, etcd, kwok), the Flux controllers, the flux CLI and Capsule
+# share one set of Kubernetes libraries. The Flux v2.7.3 controllers (the
+# upgrade scenario's "before") are a group of their own: the controllers'
+# group would raise their libraries past the release.
 # shellcheck disable=SC2034 # read by check.sh and align.sh
 GO_GROUPS=(
   "pulumi pulumi-language-nodejs pulumi-language-python langhost"
   "pulumi-resource-kubernetes pulumi-resource-tls pulumi-resource-github"
-  "etcd kwok source-controller kustomize-controller capsule"
+  "kubernetes etcd kwok source-controller kustomize-controller capsule flux"
   "source-controller-v1.7 kustomize-controller-v1.7"
 )
 
