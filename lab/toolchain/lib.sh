@@ -64,13 +64,14 @@ have_tool() { [ -f "$(tool_dir "$1" "$2")/.complete" ]; }
 # mark_built TOOL KEY -> records a finished build.
 mark_built() { date -u +%FT%TZ >"$(tool_dir "$1" "$2")/.complete"; }
 
-# timed LABEL CMD... -> runs CMD and logs how long it took.
+# timed LABEL CMD... -> runs CMD and logs how long it took, wall and CPU (user
+# + sys of CMD and its children: the figure that load on the machine changes
+# least).
 timed() {
-  local label=$1 start
+  local label=$1 TIMEFORMAT
   shift
-  start=$(date +%s)
-  "$@"
-  log "$label: $(($(date +%s) - start))s"
+  TIMEFORMAT="[toolchain] $label: %0R s (CPU %0U s user + %0S s sys)"
+  time "$@"
 }
 
 # modver MODULE_DIR MODULE -> the version of MODULE that go/MODULE_DIR/go.mod
