@@ -42,29 +42,45 @@ case "$group" in
 esac
 
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
 # lane NAME SCRIPT...: runs each script in order, its tool dirs into
-# $out/SCRIPT; stops at the first that fails.
+# $out/SCRIPT; stops at the first that fails, naming it.
 lane() {
-  local name=$1 s t0
+  local name=$1 s t0 rc
   shift
   for s in "$@"; do
     t0=$(date +%s)
+    rc=0
     case "$s" in
-      flux-release-lab) bash "$here/flux-release.sh" --lab >"$out/$s" || return 1 ;;
-      *) bash "$here/$s.sh" >"$out/$s" || return 1 ;;
+      flux-release-lab) bash "$here/flux-release.sh" --lab >"$out/$s" || rc=$? ;;
+      *) bash "$here/$s.sh" >"$out/$s" || rc=$? ;;
     esac
+    if [ "$rc" != 0 ]; then
+      log "stage $s (lane $name): FAILED (exit $rc) after $(($(date +%s) - t0))s"
+      return "$rc"
+    fi
     log "stage $s (lane $name): $(($(date +%s) - t0))s"
   done
 }
 
 start=$(date +%s)
+# Each lane runs in a process group of its own (set -m; a script's background
+# job would otherwise ignore SIGINT), so that when one lane fails, or this
+# script is interrupted or killed, the other lane's builds stop too: no build
+# goes on writing into the cache after build.sh has gone.
+set -m
 lane a "${lane_a[@]}" &
-pid=$!
+pid_a=$!
+lane b "${lane_b[@]}" &
+pid_b=$!
+set +m
+trap 'kill -- -"$pid_a" -"$pid_b" 2>/dev/null || true; rm -rf "$out"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 rc=0
-lane b "${lane_b[@]}" || rc=$?
-wait "$pid" || rc=$?
-[ "$rc" = 0 ] || { log "toolchain ($group): FAILED (the lane's log above says where)"; exit "$rc"; }
+for _ in a b; do # the first lane to fail ends the build
+  wait -n || { rc=$?; break; }
+done
+[ "$rc" = 0 ] || { log "toolchain ($group): FAILED (exit $rc; the FAILED stage above says where)"; exit "$rc"; }
 log "toolchain ($group): $(($(date +%s) - start))s"
 dirs=()
 for s in "${lane_a[@]}" "${lane_b[@]}"; do
