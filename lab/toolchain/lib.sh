@@ -64,13 +64,14 @@ have_tool() { [ -f "$(tool_dir "$1" "$2")/.complete" ]; }
 # mark_built TOOL KEY -> records a finished build.
 mark_built() { date -u +%FT%TZ >"$(tool_dir "$1" "$2")/.complete"; }
 
-# timed LABEL CMD... -> runs CMD and logs how long it took, wall and CPU (user
-# + sys of CMD and its children: the figure that load on the machine changes
-# least).
+# timed LABEL CMD... -> runs CMD (in this shell, so errexit stops it at its
+# first failing command) and logs how long it took, wall and CPU (user + sys
+# of CMD and its children: the figure that load on the machine changes
+# least). bash's own `time` prints the line, so it carries no clock time.
 timed() {
   local label=$1 TIMEFORMAT
   shift
-  TIMEFORMAT="[toolchain] $label: %0R s (CPU %0U s user + %0S s sys)"
+  TIMEFORMAT="[toolchain] $label: %0Rs (CPU %0Us user + %0Ss sys)"
   time "$@"
 }
 
