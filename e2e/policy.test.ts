@@ -12,7 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { POLICY_NAMES } from "../policy/policies";
-import { ROOT, useToolchain } from "../lab/client/lab";
+import { removeSuiteDir, ROOT, useToolchain } from "../lab/client/lab";
 import { engineEnv } from "../lab/client/stack";
 
 const UNREACHABLE_KUBECONFIG = `apiVersion: v1
@@ -71,9 +71,12 @@ describe("policy pack under the real engine (pulumi preview --policy-pack policy
     fs.mkdirSync(path.join(dir, "state", "backend"), { recursive: true });
     fs.mkdirSync(path.join(dir, "state", "home"), { recursive: true });
   });
-  after(async () => {
-    for (const s of stacks) await s.workspace.removeStack(s.name, { force: true }).catch(() => undefined);
-    fs.rmSync(dir, { recursive: true, force: true });
+  after(async function () {
+    try {
+      for (const s of stacks) await s.workspace.removeStack(s.name, { force: true }).catch(() => undefined);
+    } finally {
+      removeSuiteDir(dir, this.test?.parent);
+    }
   });
 
   const stackAt = async (name: string, workDir: string, config: Record<string, string>) => {

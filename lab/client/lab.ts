@@ -176,14 +176,15 @@ function suiteFailed(suite: Mocha.Suite): boolean {
  * of the processes the suite ran with their TMPDIR there (engineEnv). Call it
  * last in the suite's `after` (a `finally`), once nothing uses the directory;
  * `suite` is the hook's `this.test?.parent`. With
- * FLUX_CAPSULE_LAB_KEEP_ON_FAIL=1 a suite where a test or hook failed keeps
- * its directory for inspection. Never throws: a directory it cannot remove
+ * FLUX_CAPSULE_LAB_KEEP_ON_FAIL=1 a suite where a test or a hook failed
+ * keeps its directory for inspection (not the `after` hook calling this one:
+ * mocha marks it failed only once it has returned). Never throws: a directory it cannot remove
  * is named, not made a failure of the suite.
  */
 export function removeSuiteDir(dir: string | undefined, suite: Mocha.Suite | undefined): void {
   if (dir === undefined || !fs.existsSync(dir)) return;
   if (process.env.FLUX_CAPSULE_LAB_KEEP_ON_FAIL === "1" && suite !== undefined && suiteFailed(suite)) {
-    process.stdout.write(`      kept ${dir} (a test failed; FLUX_CAPSULE_LAB_KEEP_ON_FAIL=1)\n`);
+    process.stdout.write(`      kept ${dir} (a test or hook failed; FLUX_CAPSULE_LAB_KEEP_ON_FAIL=1)\n`);
     return;
   }
   try {

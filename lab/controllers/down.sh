@@ -10,8 +10,9 @@
 #   lab/controllers/down.sh [--only flux]
 #
 # --only flux stops the Flux runner and the controllers it runs only, from
-# their pid files, and leaves Capsule, the webhooks and the storage alone (a
-# stack is torn down with Capsule still serving its finalizers and webhooks).
+# their pid files, and leaves Capsule, the webhooks, the storage and the
+# temporary files alone (a stack is torn down with Capsule still serving its
+# finalizers and webhooks).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 case "$*" in

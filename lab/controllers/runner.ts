@@ -466,7 +466,9 @@ class Runner {
 
   private start(name: string, plan: Extract<Plan, { kind: "run" }>, reason: string, restarts: number): void {
     // Their temporary files in the state dir, not /tmp (kustomize-controller
-    // leaves a refused remote base's clone in $TMPDIR/kustomize-*): down.sh removes them.
+    // leaves a refused remote base's clone in $TMPDIR/kustomize-*): a full
+    // down.sh (lab:down) removes them; `down.sh --only flux` keeps them, as
+    // the runner's capsule-runner may still use that directory.
     const tmp = path.join(this.lb.stateDir, "tmp");
     fs.mkdirSync(tmp, { recursive: true });
     const env = { ...process.env, TMPDIR: tmp, KUBECONFIG: this.kubeconfig, [this.marker.split("=")[0]!]: this.marker.slice(this.marker.indexOf("=") + 1), ...plan.env };

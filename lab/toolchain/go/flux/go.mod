@@ -3,7 +3,8 @@
 // controllers' build group. cmd/flux embeds manifests/*.yaml, which the
 // release generates (bundle.sh) and the module zip lacks: flux-cli.sh adds
 // them to a copy of the module that a replace line (in a scratch copy of this
-// go.mod) points at.
+// go.mod) points at. In the group, 69 of flux2's 270 modules are at newer
+// versions than its go.mod names (lab/toolchain/go/README.md lists the direct ones).
 module fluxcapsule.local/flux
 
 go 1.26.4
@@ -245,5 +246,5 @@ require (
 )
 
 // flux2 v2.9.5 is written against tablewriter v0.0.5's API; the group's build
-// list has v1 (source-controller's, a module none of the group imports).
+// list has v1 (source-controller's, a module no other member imports).
 replace github.com/olekukonko/tablewriter => github.com/olekukonko/tablewriter v0.0.5
