@@ -102,14 +102,6 @@ check_npm_pins
 # Further language hosts (a module dir each) go into this list.
 go_tool pulumi "$PULUMI_VERSION" build_pulumi pulumi pulumi-language-nodejs pulumi-language-python pulumi-language-yaml \
   langhost
-# The providers (a build group) compile without inlining: a cold build spends
-# most of its time compiling them and their dependencies, -l cuts that
-# compile by about a sixth (measured on client-go: 222 -> 189 s CPU), and at
-# run time they wait on the API server and GitHub rather than compute. A
-# GOFLAGS entry, so go_tool's vet reuses the same compiled packages; a pin, so
-# it is part of each provider's cache key.
-PROVIDER_GOFLAGS=-gcflags=all=-l
-provider_tool() { GOFLAGS="$GOFLAGS $PROVIDER_GOFLAGS" go_tool "$@" -- "$PROVIDER_GOFLAGS"; }
-provider_tool pulumi-resource-kubernetes "$K8S_PLUGIN_VERSION" build_kubernetes pulumi-resource-kubernetes
-provider_tool pulumi-resource-tls "$TLS_PLUGIN_VERSION" build_tls pulumi-resource-tls
-provider_tool pulumi-resource-github "$GITHUB_PLUGIN_VERSION" build_github pulumi-resource-github
+go_tool pulumi-resource-kubernetes "$K8S_PLUGIN_VERSION" build_kubernetes pulumi-resource-kubernetes
+go_tool pulumi-resource-tls "$TLS_PLUGIN_VERSION" build_tls pulumi-resource-tls
+go_tool pulumi-resource-github "$GITHUB_PLUGIN_VERSION" build_github pulumi-resource-github
