@@ -15,18 +15,17 @@ export FLUX_CAPSULE_CACHE
 export GOMODCACHE="$FLUX_CAPSULE_CACHE/go/mod"
 export GOCACHE="$FLUX_CAPSULE_CACHE/go/build"
 export GOPATH="$FLUX_CAPSULE_CACHE/go/path"
-# How every package is compiled, the same for every tool so that they share
-# compiled packages (the standard library too): without inlining (-l), without
-# DWARF (-dwarf=false: every binary is linked -s -w, which drops it anyway),
-# and with one backend thread per compile (-c=1: go build already runs two
-# compiles at once, and build.sh two lanes). A cold build of
-# k8s.io/client-go/kubernetes, in CPU seconds: 108 optimised, 95
-# -dwarf=false, 85 -l, 75 both, 68 all three. What -l costs at run time:
-# go/README.md, "Compile flags". go_tool's keys include GOFLAGS.
-GO_GCFLAGS="-l -dwarf=false -c=1"
+# How every package is compiled (go/README.md, "Compile flags"): without DWARF
+# (-dwarf=false: every binary is linked -s -w, which drops it anyway) and with
+# one backend thread per compile (-c=1: go build already runs two compiles at
+# once, and build.sh two lanes). Neither changes the code the tools run. A
+# cold build of k8s.io/client-go/kubernetes, CPU seconds: 108 before, 95
+# -dwarf=false, 75 -l -dwarf=false, 68 -l -dwarf=false -c=1.
+GO_GCFLAGS="-dwarf=false -c=1"
 # go.mod and go.sum are checked in: a build never edits them. -trimpath and the
 # compile flags for vet and test too, so that they share compiled packages
-# with the builds. (Go splits GOFLAGS with shell-like quoting.)
+# with the builds. (Go splits GOFLAGS with shell-like quoting.) go_tool's keys
+# include GOFLAGS.
 export GOFLAGS="${GOFLAGS:-} -mod=readonly -trimpath '-gcflags=all=$GO_GCFLAGS'"
 # Each module is built on its own (they pin different versions on purpose).
 export GOWORK=off
@@ -64,6 +63,13 @@ GO_GROUPS=(
 )
 
 log() { printf '[toolchain %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# without_inlining CMD... -> runs CMD with every package compiled -l as well
+# (the later -gcflags in GOFLAGS wins): for the build groups whose run time
+# does not matter, the providers and Flux v2.7.3's controllers. Not for the
+# engine, the API server and the controllers the suites wait on: built -l, the
+# engine suite took 10 % longer (go/README.md, "Compile flags").
+without_inlining() { GOFLAGS="$GOFLAGS '-gcflags=all=-l $GO_GCFLAGS'" "$@"; }
 
 # tool_dir TOOL KEY -> the directory holding that build.
 tool_dir() { printf '%s/tools/%s/%s' "$FLUX_CAPSULE_CACHE" "$1" "$2"; }
