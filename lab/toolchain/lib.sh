@@ -20,13 +20,17 @@ export GOPATH="$FLUX_CAPSULE_CACHE/go/path"
 # one backend thread per compile (-c=1: go build already runs two compiles at
 # once, and build.sh two lanes). Neither changes the code the tools run. A
 # cold build of k8s.io/client-go/kubernetes, CPU seconds: 108 before, 95
-# -dwarf=false, 75 -l -dwarf=false, 68 -l -dwarf=false -c=1.
+# -dwarf=false, 89 -dwarf=false -c=1; with -l as well (without_inlining) 68.
 GO_GCFLAGS="-dwarf=false -c=1"
 # go.mod and go.sum are checked in: a build never edits them. -trimpath and the
 # compile flags for vet and test too, so that they share compiled packages
-# with the builds. (Go splits GOFLAGS with shell-like quoting.) go_tool's keys
-# include GOFLAGS.
-export GOFLAGS="${GOFLAGS:-} -mod=readonly -trimpath '-gcflags=all=$GO_GCFLAGS'"
+# with the builds. (Go splits GOFLAGS with shell-like quoting; a -gcflags of
+# the caller's is overridden.) The caller's own GOFLAGS are kept once: every
+# script that build.sh runs sources this file again, and go_tool's keys
+# include GOFLAGS, so it must read the same at any depth.
+: "${FLUX_CAPSULE_CALLER_GOFLAGS=${GOFLAGS:-}}"
+export FLUX_CAPSULE_CALLER_GOFLAGS
+export GOFLAGS="${FLUX_CAPSULE_CALLER_GOFLAGS:+$FLUX_CAPSULE_CALLER_GOFLAGS }-mod=readonly -trimpath '-gcflags=all=$GO_GCFLAGS'"
 # Each module is built on its own (they pin different versions on purpose).
 export GOWORK=off
 # The one Go language version of every go.mod under go/ (check.sh holds them
@@ -38,7 +42,8 @@ export GOPROXY="${GOPROXY:-https://proxy.golang.org}"
 export GOSUMDB="${GOSUMDB:-sum.golang.org}"
 export CGO_ENABLED="${CGO_ENABLED:-0}"
 # The compiler and linker collect garbage less often: a cold build of
-# k8s.io/client-go/kubernetes took 124 s instead of 148 s (GOGC=100), peak
+# k8s.io/client-go/kubernetes (an older one, on a loaded machine, before the
+# figures above) took 124 s instead of 148 s (GOGC=100), peak
 # RSS 625 MB instead of 458 MB. It changes no output, so no cache key.
 export GOGC="${GOGC:-400}"
 # The build is module-proxy only: a fallback to "direct" would hang on hosts
