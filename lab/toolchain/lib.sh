@@ -121,8 +121,8 @@ module_key() {
 # go_tool TOOL LABEL BUILDER MODULE_DIR... [-- PIN...]
 #   Prints the tool dir tools/TOOL/LABEL-KEY (KEY: the module dirs, the Go
 #   version, GOFLAGS, BUILDER's text and the PINs), building it first unless
-#   it is cached (TOOLCHAIN_FORCE=1 rebuilds): copies each MODULE_DIR into a scratch
-#   dir WORK (WORK/<name>), runs `BUILDER OUT WORK PIN...` there, then vets
+#   it is cached (TOOLCHAIN_FORCE=1 rebuilds): copies each MODULE_DIR into a
+#   scratch dir WORK (WORK/<name>), runs `BUILDER OUT WORK PIN...` there, then vets
 #   the modules' own Go packages (with what the builder generated), and stamps
 #   OUT. The scratch dir is removed after a success, kept (and logged) after a
 #   failure. Build output goes to stderr.
