@@ -48,12 +48,9 @@ build_controller() {
   install_crds "$(module_src "$dir" "$mod")/config/crd/bases" "$out"
 }
 
-# Flux v2.7.3's controllers compile without inlining (lib.sh): they run only
-# for the upgrade scenario's first minutes.
+# Flux v2.7.3's controllers compile without inlining (GO_NOINLINE in lib.sh).
 for c in "${controllers[@]}"; do
   read -r name dir <<<"$c"
-  wrap=()
-  case "$dir" in *-v1.7) wrap=(without_inlining) ;; esac
-  d=$("${wrap[@]}" go_tool "$name" "$(modver "$dir" "github.com/fluxcd/$name")" build_controller "$dir" -- "$name" "$dir")
+  d=$(go_tool "$name" "$(modver "$dir" "github.com/fluxcd/$name")" build_controller "$dir" -- "$name" "$dir")
   echo "$d$suffix"
 done

@@ -20,7 +20,7 @@ export GOPATH="$FLUX_CAPSULE_CACHE/go/path"
 # one backend thread per compile (-c=1: go build already runs two compiles at
 # once, and build.sh two lanes). Neither changes the code the tools run. A
 # cold build of k8s.io/client-go/kubernetes, CPU seconds: 108 before, 95
-# -dwarf=false, 89 -dwarf=false -c=1; with -l as well (without_inlining) 68.
+# -dwarf=false, 89 -dwarf=false -c=1; with -l as well (GO_NOINLINE) 68.
 GO_GCFLAGS="-dwarf=false -c=1"
 # go.mod and go.sum are checked in: a build never edits them. -trimpath and the
 # compile flags for vet and test too, so that they share compiled packages
@@ -69,12 +69,15 @@ GO_GROUPS=(
 
 log() { printf '[toolchain %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-# without_inlining CMD... -> runs CMD with every package compiled -l as well
-# (the later -gcflags in GOFLAGS wins): for the build groups whose run time
-# does not matter, the providers and Flux v2.7.3's controllers. Not for the
-# engine, the API server and the controllers the suites wait on: built -l, the
-# engine suite took 10 % longer (go/README.md, "Compile flags").
-without_inlining() { GOFLAGS="$GOFLAGS '-gcflags=all=-l $GO_GCFLAGS'" "$@"; }
+# The build groups that compile without inlining as well (-l), named by their
+# modules (a group's flags must be the same for all its members, as it shares
+# compiled packages): the providers, whose run time is spent waiting on the
+# API server and GitHub, and Flux v2.7.3's controllers, which run for the
+# upgrade scenario's first minutes. Not the engine, the API server or the
+# controllers the suites wait on: built -l, the engine suite took 10 % longer
+# (go/README.md, "Compile flags"). go_tool applies it by the first MODULE_DIR.
+GO_NOINLINE=(pulumi-resource-kubernetes pulumi-resource-tls pulumi-resource-github
+  source-controller-v1.7 kustomize-controller-v1.7)
 
 # tool_dir TOOL KEY -> the directory holding that build.
 tool_dir() { printf '%s/tools/%s/%s' "$FLUX_CAPSULE_CACHE" "$1" "$2"; }
@@ -120,18 +123,22 @@ module_key() {
 
 # go_tool TOOL LABEL BUILDER MODULE_DIR... [-- PIN...]
 #   Prints the tool dir tools/TOOL/LABEL-KEY (KEY: the module dirs, the Go
-#   version, GOFLAGS, BUILDER's text and the PINs), building it first unless
-#   it is cached (TOOLCHAIN_FORCE=1 rebuilds): copies each MODULE_DIR into a
-#   scratch dir WORK (WORK/<name>), runs `BUILDER OUT WORK PIN...` there, then vets
-#   the modules' own Go packages (with what the builder generated), and stamps
-#   OUT. The scratch dir is removed after a success, kept (and logged) after a
-#   failure. Build output goes to stderr.
+#   version, GOFLAGS (with -l for GO_NOINLINE), BUILDER's text and the PINs),
+#   building it first unless it is cached (TOOLCHAIN_FORCE=1 rebuilds): copies
+#   each MODULE_DIR into a scratch dir WORK (WORK/<name>), runs
+#   `BUILDER OUT WORK PIN...` there, then vets the modules' own Go packages
+#   (with what the builder generated), and stamps OUT. The scratch dir is
+#   removed after a success, kept (and logged) after a failure. Build output
+#   goes to stderr.
 go_tool() {
   local tool=$1 label=$2 builder=$3 key out work d
   shift 3
   local mods=()
   while [ $# -gt 0 ] && [ "$1" != -- ]; do mods+=("$1"); shift; done
   [ $# -eq 0 ] || shift
+  # For the builder and the vet below; the later -gcflags wins.
+  local -x GOFLAGS=$GOFLAGS
+  case " ${GO_NOINLINE[*]} " in *" ${mods[0]:-} "*) GOFLAGS+=" '-gcflags=all=-l $GO_GCFLAGS'" ;; esac
   # The builder's own text is a pin too: a changed recipe rebuilds.
   key="$label-$(module_key "${mods[@]}" -- "$GO_VERSION" "$GOFLAGS" "$(declare -f "$builder")" "$@")"
   out=$(tool_dir "$tool" "$key")

@@ -102,9 +102,7 @@ check_npm_pins
 # Further language hosts (a module dir each) go into this list.
 go_tool pulumi "$PULUMI_VERSION" build_pulumi pulumi pulumi-language-nodejs pulumi-language-python pulumi-language-yaml \
   langhost
-# The providers (a build group) compile without inlining: theirs is the
-# largest compile of a cold build, and at run time they wait on the API server
-# and GitHub rather than compute.
-without_inlining go_tool pulumi-resource-kubernetes "$K8S_PLUGIN_VERSION" build_kubernetes pulumi-resource-kubernetes
-without_inlining go_tool pulumi-resource-tls "$TLS_PLUGIN_VERSION" build_tls pulumi-resource-tls
-without_inlining go_tool pulumi-resource-github "$GITHUB_PLUGIN_VERSION" build_github pulumi-resource-github
+# The providers (a build group) compile without inlining (GO_NOINLINE in lib.sh).
+go_tool pulumi-resource-kubernetes "$K8S_PLUGIN_VERSION" build_kubernetes pulumi-resource-kubernetes
+go_tool pulumi-resource-tls "$TLS_PLUGIN_VERSION" build_tls pulumi-resource-tls
+go_tool pulumi-resource-github "$GITHUB_PLUGIN_VERSION" build_github pulumi-resource-github
