@@ -122,16 +122,20 @@ function mustSucceed(cmd: string, args: string[]): string {
  * (teardown finished). Only the stack's own CRDs: lab/controllers/up.sh
  * applies the controllers' CRDs too, some the install.yaml lacks, and leaves them.
  */
-async function waitClean(namespaces: string[], crds: readonly string[]): Promise<void> {
+async function waitClean(what: string, namespaces: string[], crds: readonly string[], log: (line: string) => void): Promise<void> {
+  const t0 = performance.now();
   await waitFor("namespaces gone", () => {
     const r = kubectl(["get", "namespaces", "-o", "jsonpath={.items[*].metadata.name}"]);
     const live = new Set(r.stdout.split(/\s+/));
     return namespaces.some((n) => live.has(n)) ? undefined : true;
   }, 300_000, 500);
+  const t1 = performance.now();
   await waitFor("the stack's CRDs gone", () => {
     const live = new Set(kubectl(["get", "crd", "-o", "jsonpath={.items[*].metadata.name}"]).stdout.split(/\s+/));
     return crds.some((c) => live.has(c)) ? undefined : true;
   }, 300_000, 500); // a CRD goes once the apiserver has deleted all its objects: seen to take over 2 minutes
+  // Teardown is not in any row, but it is most of a small run's time: said, so a slow one shows.
+  log(`teardown after ${what}: namespaces gone ${sec(t1 - t0)} s, CRDs gone ${sec(performance.now() - t1)} s more`);
 }
 
 // ------------------------------------------------------------- the objects
@@ -214,9 +218,10 @@ async function pulumiNoopPreview(lab: LabStack): Promise<Timed> {
   return { ms };
 }
 
-async function pulumiDestroy(lab: LabStack, n: number, crds: readonly string[]): Promise<void> {
+async function pulumiDestroy(lab: LabStack, n: number, crds: readonly string[], log: (line: string) => void): Promise<void> {
+  const t0 = performance.now();
   await lab.stack.destroy({});
-  await waitClean(namespacesOf(n), crds);
+  await waitClean(`pulumi destroy (${sec(performance.now() - t0)} s)`, namespacesOf(n), crds, log);
 }
 
 function kubectlApply(m: ReturnType<typeof writeManifests>): Timed {
@@ -237,10 +242,10 @@ function kubectlNoopDiff(m: ReturnType<typeof writeManifests>): Timed {
   return { ms };
 }
 
-async function kubectlDelete(m: ReturnType<typeof writeManifests>, n: number): Promise<void> {
+async function kubectlDelete(m: ReturnType<typeof writeManifests>, n: number, log: (line: string) => void): Promise<void> {
   mustSucceed("kubectl", ["delete", "--ignore-not-found", "--wait=false", "-f", m.rest]);
   mustSucceed("kubectl", ["delete", "--ignore-not-found", "--wait=false", "-f", m.first]);
-  await waitClean(namespacesOf(n), m.crds);
+  await waitClean("kubectl delete", namespacesOf(n), m.crds, log);
 }
 
 // -------------------------------------------------------- where time goes
@@ -347,7 +352,7 @@ async function timeToReady(dir: string, double: GitHubDouble, n: number, crds: r
       dropFluxFinalizers();
       await lab.stack.destroy({});
       await lab.remove();
-      await waitClean(namespacesOf(n), crds);
+      await waitClean(`the time to Ready (N=${n})`, namespacesOf(n), crds, log);
     } finally {
       stopRunner();
     }
@@ -393,7 +398,7 @@ async function fluxCliToReady(dir: string, double: GitHubDouble, n: number, crds
       const r = fluxCli(["uninstall", "--silent"], 300_000);
       if (r.status !== 0) log(`flux uninstall failed: ${r.output.trim().split("\n").pop()}`);
       for (const t of tenants) kubectl(["delete", "namespace", t.namespaces[0]!, "--ignore-not-found", "--wait=false"]);
-      await waitClean(namespacesOf(n), crds);
+      await waitClean(`flux uninstall (N=${n})`, namespacesOf(n), crds, log);
     } finally {
       stopRunner();
       for (const k of registered) await double.deleteKey(OWNER, k.repo, k.id).catch(() => undefined);
@@ -458,7 +463,7 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
           ups.push(up.ms); previews.push(pv.ms);
           if (n === largest) { lastUp = up; lastResources = expect; }
           o.log(`engine N=${n} run ${run + 1}/${runs}: pulumi up ${sec(up.ms)} s (${expect} resources, GitHub ${up.github.calls} calls), preview --refresh ${sec(pv.ms)} s`);
-          await pulumiDestroy(lab, n, manifests.crds);
+          await pulumiDestroy(lab, n, manifests.crds, o.log);
         };
         const doKubectl = async () => {
           applied.push({ m: manifests!, n });
@@ -466,7 +471,7 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
           const df = kubectlNoopDiff(manifests!);
           applies.push(ap.ms); diffs.push(df.ms);
           o.log(`engine N=${n} run ${run + 1}/${runs}: kubectl apply ${sec(ap.ms)} s (${manifests!.count} objects), diff ${sec(df.ms)} s`);
-          await kubectlDelete(manifests!, n);
+          await kubectlDelete(manifests!, n, o.log);
           applied.pop();
         };
         if (pulumiFirst) { await doPulumi(); await doKubectl(); } else { await doKubectl(); await doPulumi(); }
@@ -548,7 +553,7 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
           } finally {
             for (const [k, was] of Object.entries(saved)) if (was === undefined) delete vars[k]; else vars[k] = was;
             for (const k of Object.keys(v.config ?? {})) await lab.stack.removeConfig(k);
-            await pulumiDestroy(lab, n, biggestManifests.crds);
+            await pulumiDestroy(lab, n, biggestManifests.crds, o.log);
           }
         }
       }
@@ -584,7 +589,7 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
     // After a failure the lab may still hold objects: delete what kubectl
     // applied, destroy each stack before removing it, so the lab is left clean.
     for (const { m, n } of applied) {
-      try { await kubectlDelete(m, n); } catch (e) { o.log(`kubectl delete failed: ${(e as Error).message.split("\n")[0]}`); }
+      try { await kubectlDelete(m, n, o.log); } catch (e) { o.log(`kubectl delete failed: ${(e as Error).message.split("\n")[0]}`); }
     }
     for (const lab of stacks) {
       try { await lab.stack.destroy({}); } catch (e) { o.log(`destroy ${lab.options.name} failed: ${(e as Error).message.split("\n")[0]}`); }

@@ -227,7 +227,8 @@ async function engineRows(): Promise<void> {
     peerSizes: process.env.BENCH_PEER_TENANTS === "" ? [] : sizes(process.env.BENCH_PEER_TENANTS ?? "1,10,50"),
     readyRuns: Number(process.env.BENCH_READY_RUNS ?? runs),
     stats,
-    log: (line) => process.stderr.write(`[bench] ${line} (load ${load()})\n`),
+    // The seconds since the bench started lead each line, so a stall between two lines shows in a log without timestamps.
+    log: (line) => process.stderr.write(`[bench +${process.uptime().toFixed(0)} s] ${line} (load ${load()})\n`),
   });
   console.log(report.markdown);
   if (report.skipped) {
