@@ -16,7 +16,7 @@ import {
   defaultTenantBranch,
 } from "./defaults";
 import { fluxBootstrapProblems } from "./flux/validate";
-import { KEY_ALGORITHMS } from "./shared";
+import { KEY_ALGORITHMS, UserError } from "./shared";
 import { serviceAccountUser, TENANCY_MODES, tenantNames, UNLIMITED } from "./tenant/render";
 import { tenantProblems, tenantSetProblems } from "./tenant/validate";
 import { ArgumentError, describe, dns1123LabelProblem, FieldProblem } from "./validation";
@@ -129,9 +129,9 @@ export interface StackConfig {
 
 /**
  * Bad stack configuration. The message names the key (and tenant) and how to
- * fix it; as a RunError, Pulumi prints it without a stack trace.
+ * fix it; as a {@link UserError}, Pulumi prints it without a stack trace.
  */
-export class ConfigError extends pulumi.RunError {
+export class ConfigError extends UserError {
   override readonly name = "ConfigError";
 }
 

@@ -26,7 +26,7 @@ export { assertFluxRelease, releaseProblems, ReleaseCheckOptions, RELEASE_CONTRO
 export { Tenant, TenantArgs } from "./tenant/tenant";
 export { Capsule, CapsuleArgs, CapsuleUser, CapsuleUserKind, capsuleUsers, CAPSULE_CHART_REPO } from "./capsule/capsule";
 export { DeployKey, DeployKeyArgs } from "./deploy-key/deploy-key";
-export { EnumValue, GitHubWriteQueue, GitHubWriteQueueOptions, KeyAlgorithm, KEY_ALGORITHMS, KubeObject, ManifestError } from "./shared";
+export { EnumValue, GitHubWriteQueue, GitHubWriteQueueOptions, KeyAlgorithm, KEY_ALGORITHMS, KubeObject, ManifestError, UserError } from "./shared";
 export {
   assertManifestsPinned,
   DEFAULT_MAX_MANIFEST_BYTES,

@@ -21,8 +21,31 @@ export interface KubeObject {
   [key: string]: unknown;
 }
 
+/**
+ * A problem with what the user gave (stack config, a component's arguments,
+ * Flux manifests), whose message says what, where and how to fix it.
+ *
+ * Pulumi treats it as a `RunError` (`pulumi.RunError.isInstance` is true: the
+ * SDK's own marker, which it checks so that errors from another copy of the
+ * SDK count too), so it prints the message without a stack trace; not a
+ * subclass, so the pure renders that throw it load no SDK. And its `stack` is
+ * that line alone: Pulumi's runner formats every uncaught error with
+ * `util.inspect(err, { colors: true })` for its trace, and on Node 20.20 that
+ * loops for 15-30 s of CPU before it fails (nodejs/node#64011) when a frame's
+ * path is `node_modules/@scope/file`, which `@pulumi/pulumi`'s source maps
+ * produce (`node_modules/@pulumi/resource.ts`).
+ */
+export class UserError extends Error {
+  constructor(message: string) {
+    super(message);
+    Object.defineProperty(this, "__pulumiRunError", { value: true });
+    // A getter: a subclass's `name` is set after this constructor returns.
+    Object.defineProperty(this, "stack", { get: () => `${this.name}: ${this.message}`, configurable: true });
+  }
+}
+
 /** A manifest failed to load or does not hold what was asked of it. */
-export class ManifestError extends Error {
+export class ManifestError extends UserError {
   override readonly name = "ManifestError";
 }
 

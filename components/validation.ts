@@ -11,6 +11,7 @@
  */
 import { createHmac } from "node:crypto";
 import { isIPv6 } from "node:net";
+import { UserError } from "./shared";
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_LABEL_MAX = 63;
@@ -515,9 +516,10 @@ export function describe(problems: readonly FieldProblem[]): string[] {
 
 /**
  * The error a component throws for bad arguments, listing every problem. It is
- * thrown before the component registers, so nothing reaches the engine.
+ * thrown before the component registers, so nothing reaches the engine; as a
+ * {@link UserError}, Pulumi prints it without a stack trace.
  */
-export class ArgumentError extends Error {
+export class ArgumentError extends UserError {
   override readonly name = "ArgumentError";
 
   constructor(component: string, name: string, problems: readonly FieldProblem[]) {

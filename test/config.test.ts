@@ -1,8 +1,12 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as util from "node:util";
+import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { ConfigError, parseStackConfig, RawStackConfig } from "../components/config";
+import { ManifestError, UserError } from "../components/shared";
+import { assertValidArgs } from "../components/validation";
 import { baseConfig, stackError } from "./harness";
 
 function raw(change: (c: ReturnType<typeof baseConfig>) => void): RawStackConfig {
@@ -148,4 +152,24 @@ describe("stack program input errors", () => {
     const err = await stackError({ ...c, flux: { ...c.flux, componentsExtra: ["image-reflector-controller"], manifests: `${__dirname}/fixtures/flux-install-no-image.yaml` } });
     assert.match(err.message, /flux-install-no-image\.yaml: has no Deployment for image-reflector-controller; use the install\.yaml of a Flux release that ships it/);
   });
+});
+
+describe("user errors", () => {
+  // Pulumi's runner inspects every uncaught error with colours for its trace; on
+  // Node 20.20 that loops for 15-30 s on frames like node_modules/@pulumi/resource.ts
+  // (nodejs/node#64011). The errors users cause carry their message and no frames.
+  const errors: [string, UserError][] = [
+    ["ConfigError", (() => { try { parseStackConfig(raw((c) => { c.tenancy = "none" as never; })); } catch (e) { return e as UserError; } return assert.fail("not refused"); })()],
+    ["ArgumentError", (() => { try { assertValidArgs("Capsule", "capsule", [{ field: "version", problem: "is not a version" }]); } catch (e) { return e as UserError; } return assert.fail("not refused"); })()],
+    ["ManifestError", new ManifestError("install.yaml: not YAML")],
+  ];
+  for (const [name, err] of errors) {
+    it(`${name}: a RunError (printed without a stack), whose stack is its message alone`, () => {
+      assert.ok(err instanceof UserError && err instanceof Error);
+      assert.equal(err.name, name);
+      assert.ok(pulumi.RunError.isInstance(err), "Pulumi prints a RunError's message only");
+      assert.equal(err.stack, `${name}: ${err.message}`);
+      assert.doesNotMatch(util.inspect(err, { colors: true }), /\n\s+at /, "no stack frames to format");
+    });
+  }
 });
