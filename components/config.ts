@@ -298,10 +298,24 @@ export function readStackConfig(): RawStackConfig {
   const cfg = new pulumi.Config(CONFIG_NAMESPACE);
   return {
     owner: new pulumi.Config("github").get("owner"),
-    flux: cfg.getObject("flux"),
+    flux: objectValue(cfg, "flux"),
     tenancy: cfg.get("tenancy"),
-    capsule: cfg.getObject("capsule"),
-    reservedNamespaces: cfg.getObject("reservedNamespaces"),
-    tenants: cfg.getObject("tenants"),
+    capsule: objectValue(cfg, "capsule"),
+    reservedNamespaces: objectValue(cfg, "reservedNamespaces"),
+    tenants: objectValue(cfg, "tenants"),
   };
+}
+
+/**
+ * `cfg.getObject(key)`, refusing a value that is not JSON as a {@link ConfigError}
+ * naming the key (Pulumi's own error repeats the whole value, and carries frames).
+ */
+function objectValue(cfg: pulumi.Config, key: string): unknown {
+  try {
+    return cfg.getObject(key);
+  } catch (err) {
+    if (!pulumi.RunError.isInstance(err)) throw err;
+    throw new ConfigError(`${cfg.name}:${key} is not valid JSON; write it as YAML structure under config: in Pulumi.<stack>.yaml, ` +
+      `or set its parts with \`pulumi config set --path '${cfg.name}:${key}...'\``);
+  }
 }

@@ -28,19 +28,32 @@ export interface KubeObject {
  * Pulumi treats it as a `RunError` (`pulumi.RunError.isInstance` is true: the
  * SDK's own marker, which it checks so that errors from another copy of the
  * SDK count too), so it prints the message without a stack trace; not a
- * subclass, so the pure renders that throw it load no SDK. And its `stack` is
- * that line alone: Pulumi's runner formats every uncaught error with
- * `util.inspect(err, { colors: true })` for its trace, and on Node 20.20 that
- * loops for 15-30 s of CPU before it fails (nodejs/node#64011) when a frame's
- * path is `node_modules/@scope/file`, which `@pulumi/pulumi`'s source maps
- * produce (`node_modules/@pulumi/resource.ts`).
+ * subclass (`instanceof pulumi.RunError` is false), so the pure renders that
+ * throw it load no SDK. And its `stack` holds no frames, only
+ * `<name>: <message>`: Pulumi's runner formats every uncaught error with
+ * `util.inspect(err, { colors: true })` for its OpenTelemetry trace
+ * (`span.addEvent`), and Node releases whose stack highlighting lacks the
+ * fix of nodejs/node#64011 (seen on 20.20.2) loop there for 15-30 s of CPU
+ * before failing when a frame's path is `node_modules/@scope/file`, as
+ * `@pulumi/pulumi`'s source maps give for its top-level modules
+ * (`node_modules/@pulumi/resource.ts`).
+ *
+ * A subclass sets its own `name`. Do not give one a `cause`: `util.inspect`
+ * would format the cause's frames.
  */
 export class UserError extends Error {
+  override readonly name: string = "UserError";
+
   constructor(message: string) {
     super(message);
     Object.defineProperty(this, "__pulumiRunError", { value: true });
-    // A getter: a subclass's `name` is set after this constructor returns.
-    Object.defineProperty(this, "stack", { get: () => `${this.name}: ${this.message}`, configurable: true });
+    // A getter, as a subclass's `name` is set after this constructor returns;
+    // assigning a stack replaces it.
+    Object.defineProperty(this, "stack", {
+      get: () => `${this.name}: ${this.message}`,
+      set: (value: unknown) => Object.defineProperty(this, "stack", { value, writable: true, configurable: true }),
+      configurable: true,
+    });
   }
 }
 
@@ -110,7 +123,7 @@ export class GitHubWriteQueue {
   constructor(options: GitHubWriteQueueOptions = {}) {
     const width = options.width ?? 4;
     if (!Number.isInteger(width) || width < 1) {
-      throw new Error(`GitHubWriteQueue: width must be a whole number of at least 1, got ${width}`);
+      throw new UserError(`GitHubWriteQueue: width must be a whole number of at least 1, got ${width}`);
     }
     this.width = width;
   }

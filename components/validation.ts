@@ -530,6 +530,15 @@ export class ArgumentError extends UserError {
   }
 }
 
+/**
+ * What a component throws when its render fails: a {@link UserError} (what the
+ * user gave, e.g. manifests) as an {@link ArgumentError} naming the
+ * component; anything else, a bug, unchanged, with its stack.
+ */
+export function argumentErrorOf(component: string, name: string, err: unknown): unknown {
+  return err instanceof UserError ? new ArgumentError(component, name, [{ field: "", problem: err.message }]) : err;
+}
+
 /** Throws {@link ArgumentError} when there are problems. */
 export function assertValidArgs(component: string, name: string, problems: readonly FieldProblem[]): void {
   if (problems.length > 0) throw new ArgumentError(component, name, problems);

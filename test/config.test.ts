@@ -5,8 +5,8 @@ import * as util from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { ConfigError, parseStackConfig, RawStackConfig } from "../components/config";
-import { ManifestError, UserError } from "../components/shared";
-import { assertValidArgs } from "../components/validation";
+import { GitHubWriteQueue, ManifestError, UserError } from "../components/shared";
+import { ArgumentError, argumentErrorOf, assertValidArgs } from "../components/validation";
 import { baseConfig, stackError } from "./harness";
 
 function raw(change: (c: ReturnType<typeof baseConfig>) => void): RawStackConfig {
@@ -156,20 +156,47 @@ describe("stack program input errors", () => {
 
 describe("user errors", () => {
   // Pulumi's runner inspects every uncaught error with colours for its trace; on
-  // Node 20.20 that loops for 15-30 s on frames like node_modules/@pulumi/resource.ts
+  // Node 20.20.2 that loops for 15-30 s on frames like node_modules/@pulumi/resource.ts
   // (nodejs/node#64011). The errors users cause carry their message and no frames.
-  const errors: [string, UserError][] = [
-    ["ConfigError", (() => { try { parseStackConfig(raw((c) => { c.tenancy = "none" as never; })); } catch (e) { return e as UserError; } return assert.fail("not refused"); })()],
-    ["ArgumentError", (() => { try { assertValidArgs("Capsule", "capsule", [{ field: "version", problem: "is not a version" }]); } catch (e) { return e as UserError; } return assert.fail("not refused"); })()],
-    ["ManifestError", new ManifestError("install.yaml: not YAML")],
+  const refusal = (refuse: () => unknown): UserError => {
+    try {
+      refuse();
+    } catch (e) {
+      return e as UserError;
+    }
+    return assert.fail("not refused");
+  };
+  const errors: [string, () => UserError][] = [
+    ["ConfigError", () => refusal(() => parseStackConfig(raw((c) => { c.tenancy = "none" as never; })))],
+    ["ArgumentError", () => refusal(() => assertValidArgs("Capsule", "capsule", [{ field: "version", problem: "is not a version" }]))],
+    ["ManifestError", () => new ManifestError("install.yaml: not YAML")],
+    ["UserError", () => refusal(() => new GitHubWriteQueue({ width: 0 }))],
   ];
-  for (const [name, err] of errors) {
-    it(`${name}: a RunError (printed without a stack), whose stack is its message alone`, () => {
+  for (const [name, make] of errors) {
+    it(`${name}: a RunError to Pulumi (printed without a stack), whose stack is its message alone`, () => {
+      const err = make();
       assert.ok(err instanceof UserError && err instanceof Error);
       assert.equal(err.name, name);
       assert.ok(pulumi.RunError.isInstance(err), "Pulumi prints a RunError's message only");
       assert.equal(err.stack, `${name}: ${err.message}`);
       assert.doesNotMatch(util.inspect(err, { colors: true }), /\n\s+at /, "no stack frames to format");
+      err.stack = "assigned";
+      assert.equal(err.stack, "assigned", "a stack can still be assigned");
     });
   }
+
+  it("a stack config value that is not JSON: a ConfigError naming the key, not the SDK's error", async () => {
+    const err = await stackError({ ...baseConfig(), raw: { "flux-capsule:tenants": "[{not json" } });
+    assert.equal(err.name, "ConfigError");
+    assert.match(err.message, /^flux-capsule:tenants is not valid JSON; .*pulumi config set --path 'flux-capsule:tenants\.\.\.'/);
+    assert.doesNotMatch(err.message, /not json/, "the value is not repeated");
+  });
+
+  it("a render's failure: what the user gave becomes an ArgumentError naming the component, a bug is rethrown as it is", () => {
+    const bug = new TypeError("a bug");
+    assert.equal(argumentErrorOf("FluxBootstrap", "flux", bug), bug);
+    const wrapped = argumentErrorOf("FluxBootstrap", "flux", new ManifestError("install.yaml: holds no Kubernetes objects"));
+    assert.ok(wrapped instanceof ArgumentError);
+    assert.equal(wrapped.message, 'FluxBootstrap "flux": install.yaml: holds no Kubernetes objects');
+  });
 });

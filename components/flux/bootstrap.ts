@@ -5,7 +5,7 @@ import { DeployKey } from "../deploy-key/deploy-key";
 import { DEFAULT_BRANCH, DEFAULT_LOCKDOWN, DEFAULT_READY_TIMEOUT_SECONDS, DEFAULT_SERVICE_ACCOUNT, DEFAULT_SSH_HOST, DEFAULT_WAIT_FOR_READY } from "../defaults";
 import { isCustomObject, kubeResource, objectKey, waitingForReady } from "../kube";
 import { GitHubWriteQueue, KeyAlgorithm, sshRepoUrl } from "../shared";
-import { ArgumentError, assertValidArgs, cleanRepoPath, FLUX_NAMESPACE } from "../validation";
+import { argumentErrorOf, assertValidArgs, cleanRepoPath, FLUX_NAMESPACE } from "../validation";
 import { isCrd } from "./manifests";
 import { FluxRender, renderFlux } from "./render";
 import { SYNC_NAME } from "./repo-files";
@@ -263,7 +263,7 @@ export function checkFluxBootstrap(name: string, args: FluxBootstrapArgs): FluxR
       },
     });
   } catch (err) {
-    throw new ArgumentError("FluxBootstrap", name, [{ field: "", problem: (err as Error).message }]);
+    throw argumentErrorOf("FluxBootstrap", name, err);
   }
   rendered.set(args, render);
   return render;

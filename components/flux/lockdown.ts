@@ -1,4 +1,4 @@
-import { KubeObject } from "../shared";
+import { KubeObject, ManifestError } from "../shared";
 import { containersOf, podSpecOf } from "./manifests";
 
 /**
@@ -51,7 +51,7 @@ export function applyArgPatches(objects: readonly KubeObject[], patches: readonl
     if (relevant.length === 0) return o;
     const copy = structuredClone(o);
     const container = containersOf(podSpecOf(copy))[0];
-    if (!container) throw new Error(`Deployment ${o.metadata.name} has no container to add lockdown arguments to`);
+    if (!container) throw new ManifestError(`Deployment ${o.metadata.name} has no container to add lockdown arguments to`);
     const args = Array.isArray(container.args) ? (container.args as string[]) : [];
     container.args = [...args, ...relevant.map((p) => p.arg)];
     return copy;
