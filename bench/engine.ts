@@ -121,6 +121,7 @@ function mustSucceed(cmd: string, args: string[]): string {
  * Waits until none of the namespaces and none of the stack's CRDs exist
  * (teardown finished). Only the stack's own CRDs: lab/controllers/up.sh
  * applies the controllers' CRDs too, some the install.yaml lacks, and leaves them.
+ * Logs `what` (the teardown so far, with its time) and how long each wait took.
  */
 async function waitClean(what: string, namespaces: string[], crds: readonly string[], log: (line: string) => void): Promise<void> {
   const t0 = performance.now();
@@ -135,7 +136,7 @@ async function waitClean(what: string, namespaces: string[], crds: readonly stri
     return crds.some((c) => live.has(c)) ? undefined : true;
   }, 300_000, 500); // a CRD goes once the apiserver has deleted all its objects: seen to take over 2 minutes
   // Teardown is not in any row, but it is most of a small run's time: said, so a slow one shows.
-  log(`teardown after ${what}: namespaces gone ${sec(t1 - t0)} s, CRDs gone ${sec(performance.now() - t1)} s more`);
+  log(`teardown, ${what}; then namespaces gone ${sec(t1 - t0)} s, CRDs gone ${sec(performance.now() - t1)} s more`);
 }
 
 // ------------------------------------------------------------- the objects
@@ -221,7 +222,7 @@ async function pulumiNoopPreview(lab: LabStack): Promise<Timed> {
 async function pulumiDestroy(lab: LabStack, n: number, crds: readonly string[], log: (line: string) => void): Promise<void> {
   const t0 = performance.now();
   await lab.stack.destroy({});
-  await waitClean(`pulumi destroy (${sec(performance.now() - t0)} s)`, namespacesOf(n), crds, log);
+  await waitClean(`N=${n}: pulumi destroy ${sec(performance.now() - t0)} s`, namespacesOf(n), crds, log);
 }
 
 function kubectlApply(m: ReturnType<typeof writeManifests>): Timed {
@@ -245,7 +246,7 @@ function kubectlNoopDiff(m: ReturnType<typeof writeManifests>): Timed {
 async function kubectlDelete(m: ReturnType<typeof writeManifests>, n: number, log: (line: string) => void): Promise<void> {
   mustSucceed("kubectl", ["delete", "--ignore-not-found", "--wait=false", "-f", m.rest]);
   mustSucceed("kubectl", ["delete", "--ignore-not-found", "--wait=false", "-f", m.first]);
-  await waitClean("kubectl delete", namespacesOf(n), m.crds, log);
+  await waitClean(`N=${n}: kubectl delete`, namespacesOf(n), m.crds, log);
 }
 
 // -------------------------------------------------------- where time goes
@@ -348,11 +349,12 @@ async function timeToReady(dir: string, double: GitHubDouble, n: number, crds: r
     return { upMs, readyMs };
   } finally {
     try {
+      const t0 = performance.now();
       await stopFlux();
       dropFluxFinalizers();
       await lab.stack.destroy({});
       await lab.remove();
-      await waitClean(`the time to Ready (N=${n})`, namespacesOf(n), crds, log);
+      await waitClean(`the time to Ready, N=${n}: Flux stopped and pulumi destroy ${sec(performance.now() - t0)} s`, namespacesOf(n), crds, log);
     } finally {
       stopRunner();
     }
@@ -393,12 +395,13 @@ async function fluxCliToReady(dir: string, double: GitHubDouble, n: number, crds
     return { bootstrapMs, readyMs };
   } finally {
     try {
+      const t0 = performance.now();
       await stopFlux();
       dropFluxFinalizers();
       const r = fluxCli(["uninstall", "--silent"], 300_000);
       if (r.status !== 0) log(`flux uninstall failed: ${r.output.trim().split("\n").pop()}`);
       for (const t of tenants) kubectl(["delete", "namespace", t.namespaces[0]!, "--ignore-not-found", "--wait=false"]);
-      await waitClean(`flux uninstall (N=${n})`, namespacesOf(n), crds, log);
+      await waitClean(`the peer, N=${n}: Flux stopped and flux uninstall ${sec(performance.now() - t0)} s`, namespacesOf(n), crds, log);
     } finally {
       stopRunner();
       for (const k of registered) await double.deleteKey(OWNER, k.repo, k.id).catch(() => undefined);
