@@ -121,20 +121,24 @@ function mustSucceed(cmd: string, args: string[]): string {
  * Waits until none of the namespaces and none of the stack's CRDs exist
  * (teardown finished). Only the stack's own CRDs: lab/controllers/up.sh
  * applies the controllers' CRDs too, some the install.yaml lacks, and leaves them.
- * Logs `what` (the teardown so far, with its time) and how long each wait took.
+ * `thenDelete`, if given, runs once the namespaces are gone (kubectlDelete
+ * deletes the CRDs there). Logs `what` (the teardown so far, with its time)
+ * and how long each wait took.
  */
-async function waitClean(what: string, namespaces: string[], crds: readonly string[], log: (line: string) => void): Promise<void> {
+async function waitClean(what: string, namespaces: string[], crds: readonly string[], log: (line: string) => void,
+  thenDelete?: () => void): Promise<void> {
   const t0 = performance.now();
   await waitFor("namespaces gone", () => {
     const r = kubectl(["get", "namespaces", "-o", "jsonpath={.items[*].metadata.name}"]);
     const live = new Set(r.stdout.split(/\s+/));
     return namespaces.some((n) => live.has(n)) ? undefined : true;
   }, 300_000, 500);
+  thenDelete?.();
   const t1 = performance.now();
   await waitFor("the stack's CRDs gone", () => {
     const live = new Set(kubectl(["get", "crd", "-o", "jsonpath={.items[*].metadata.name}"]).stdout.split(/\s+/));
     return crds.some((c) => live.has(c)) ? undefined : true;
-  }, 300_000, 500); // a CRD goes once the apiserver has deleted all its objects: seen to take over 2 minutes
+  }, 300_000, 500); // a CRD goes once the apiserver has deleted all its objects
   // Teardown is not in any row, but it is most of a small run's time: said, so a slow one shows.
   log(`teardown, ${what}; then namespaces gone ${sec(t1 - t0)} s, CRDs gone ${sec(performance.now() - t1)} s more`);
 }
@@ -180,7 +184,7 @@ function appliedObjects(lab: LabStack): KObject[] {
 }
 
 /** The objects as two files: CRDs and namespaces, then the rest (after the CRDs are Established). */
-function writeManifests(objects: KObject[], dir: string): { first: string; rest: string; crds: string[]; count: number } {
+function writeManifests(objects: KObject[], dir: string): { first: string; rest: string; crds: string[]; namespaces: string[]; count: number } {
   const isFirst = (o: KObject) => o.kind === "CustomResourceDefinition" || o.kind === "Namespace";
   const yaml = (os: KObject[]) => os.map((o) => JSON.stringify(o)).join("\n---\n") + "\n";
   fs.mkdirSync(dir, { recursive: true });
@@ -188,7 +192,8 @@ function writeManifests(objects: KObject[], dir: string): { first: string; rest:
   const rest = path.join(dir, "rest.yaml");
   fs.writeFileSync(first, yaml(objects.filter(isFirst)));
   fs.writeFileSync(rest, yaml(objects.filter((o) => !isFirst(o))));
-  return { first, rest, crds: objects.filter((o) => o.kind === "CustomResourceDefinition").map((o) => o.metadata.name), count: objects.length };
+  const names = (kind: string) => objects.filter((o) => o.kind === kind).map((o) => o.metadata.name);
+  return { first, rest, crds: names("CustomResourceDefinition"), namespaces: names("Namespace"), count: objects.length };
 }
 
 // ---------------------------------------------------------------- the runs
@@ -243,10 +248,19 @@ function kubectlNoopDiff(m: ReturnType<typeof writeManifests>): Timed {
   return { ms };
 }
 
+/**
+ * Deletes what kubectlApply applied: the objects and the namespaces, and the
+ * CRDs only once the namespaces are gone. Deleting the CRDs with the
+ * namespaces (one `kubectl delete` of first.yaml) stalled the teardown about
+ * once in seven: the apiserver's CRD cleanup met "storage is (re)initializing"
+ * for a CRD whose storage the namespace deletion had just started, and that
+ * CRD went 200-240 s later (README, "Deleting CRDs").
+ */
 async function kubectlDelete(m: ReturnType<typeof writeManifests>, n: number, log: (line: string) => void): Promise<void> {
   mustSucceed("kubectl", ["delete", "--ignore-not-found", "--wait=false", "-f", m.rest]);
-  mustSucceed("kubectl", ["delete", "--ignore-not-found", "--wait=false", "-f", m.first]);
-  await waitClean(`N=${n}: kubectl delete`, namespacesOf(n), m.crds, log);
+  mustSucceed("kubectl", ["delete", "--ignore-not-found", "--wait=false", ...m.namespaces.map((ns) => `namespace/${ns}`)]);
+  await waitClean(`N=${n}: kubectl delete`, namespacesOf(n), m.crds, log, () =>
+    mustSucceed("kubectl", ["delete", "--ignore-not-found", "--wait=false", ...m.crds.map((c) => `crd/${c}`)]));
 }
 
 // -------------------------------------------------------- where time goes
