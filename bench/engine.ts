@@ -133,12 +133,12 @@ async function waitClean(what: string, namespaces: string[], crds: readonly stri
     const live = new Set(r.stdout.split(/\s+/));
     return namespaces.some((n) => live.has(n)) ? undefined : true;
   }, 300_000, 500);
-  thenDelete?.();
   const t1 = performance.now();
+  thenDelete?.();
   await waitFor("the stack's CRDs gone", () => {
     const live = new Set(kubectl(["get", "crd", "-o", "jsonpath={.items[*].metadata.name}"]).stdout.split(/\s+/));
     return crds.some((c) => live.has(c)) ? undefined : true;
-  }, 300_000, 500); // a CRD goes once the apiserver has deleted all its objects
+  }, 300_000, 500); // a CRD goes once the API server has deleted all its objects: seen to take over 2 minutes
   // Teardown is not in any row, but it is most of a small run's time: said, so a slow one shows.
   log(`teardown, ${what}; then namespaces gone ${sec(t1 - t0)} s, CRDs gone ${sec(performance.now() - t1)} s more`);
 }
@@ -183,7 +183,10 @@ function appliedObjects(lab: LabStack): KObject[] {
   return objects;
 }
 
-/** The objects as two files: CRDs and namespaces, then the rest (after the CRDs are Established). */
+/**
+ * The objects as two files: CRDs and namespaces, then the rest (after the
+ * CRDs are Established); with the CRDs' and the namespaces' names.
+ */
 function writeManifests(objects: KObject[], dir: string): { first: string; rest: string; crds: string[]; namespaces: string[]; count: number } {
   const isFirst = (o: KObject) => o.kind === "CustomResourceDefinition" || o.kind === "Namespace";
   const yaml = (os: KObject[]) => os.map((o) => JSON.stringify(o)).join("\n---\n") + "\n";
@@ -251,16 +254,23 @@ function kubectlNoopDiff(m: ReturnType<typeof writeManifests>): Timed {
 /**
  * Deletes what kubectlApply applied: the objects and the namespaces, and the
  * CRDs only once the namespaces are gone. Deleting the CRDs with the
- * namespaces (one `kubectl delete` of first.yaml) stalled the teardown about
- * once in seven: the apiserver's CRD cleanup met "storage is (re)initializing"
- * for a CRD whose storage the namespace deletion had just started, and that
- * CRD went 200-240 s later (README, "Deleting CRDs").
+ * namespaces (one `kubectl delete` of first.yaml) stalled the teardown in
+ * about one in six: the API server's CRD cleanup met "storage is
+ * (re)initializing" for a CRD whose storage the namespace deletion had just
+ * started, and that CRD went about 190-240 s later (README, "Deleting CRDs").
+ * If the namespaces do not go, the CRDs are deleted all the same.
  */
 async function kubectlDelete(m: ReturnType<typeof writeManifests>, n: number, log: (line: string) => void): Promise<void> {
-  mustSucceed("kubectl", ["delete", "--ignore-not-found", "--wait=false", "-f", m.rest]);
-  mustSucceed("kubectl", ["delete", "--ignore-not-found", "--wait=false", ...m.namespaces.map((ns) => `namespace/${ns}`)]);
-  await waitClean(`N=${n}: kubectl delete`, namespacesOf(n), m.crds, log, () =>
-    mustSucceed("kubectl", ["delete", "--ignore-not-found", "--wait=false", ...m.crds.map((c) => `crd/${c}`)]));
+  const del = (...what: string[]) => mustSucceed("kubectl", ["delete", "--ignore-not-found", "--wait=false", ...what]);
+  const deleteCrds = () => del(...m.crds.map((c) => `crd/${c}`));
+  del("-f", m.rest);
+  del(...m.namespaces.map((ns) => `namespace/${ns}`));
+  let crdsDeleted = false;
+  try {
+    await waitClean(`N=${n}: kubectl delete`, m.namespaces, m.crds, log, () => { crdsDeleted = true; deleteCrds(); });
+  } finally {
+    if (!crdsDeleted) deleteCrds();
+  }
 }
 
 // -------------------------------------------------------- where time goes
