@@ -121,20 +121,24 @@ function mustSucceed(cmd: string, args: string[]): string {
  * Waits until none of the namespaces and none of the stack's CRDs exist
  * (teardown finished). Only the stack's own CRDs: lab/controllers/up.sh
  * applies the controllers' CRDs too, some the install.yaml lacks, and leaves them.
- * `thenDelete`, if given, runs once the namespaces are gone (kubectlDelete
- * deletes the CRDs there). Logs `what` (the teardown so far, with its time)
- * and how long each wait took.
+ * `thenDelete`, if given, runs once the namespaces are gone, or their wait
+ * has failed (kubectlDelete deletes the CRDs there). Logs `what` (the
+ * teardown so far, with its time) and how long each wait took.
  */
 async function waitClean(what: string, namespaces: string[], crds: readonly string[], log: (line: string) => void,
   thenDelete?: () => void): Promise<void> {
   const t0 = performance.now();
-  await waitFor("namespaces gone", () => {
-    const r = kubectl(["get", "namespaces", "-o", "jsonpath={.items[*].metadata.name}"]);
-    const live = new Set(r.stdout.split(/\s+/));
-    return namespaces.some((n) => live.has(n)) ? undefined : true;
-  }, 300_000, 500);
-  const t1 = performance.now();
-  thenDelete?.();
+  let t1 = t0;
+  try {
+    await waitFor("namespaces gone", () => {
+      const r = kubectl(["get", "namespaces", "-o", "jsonpath={.items[*].metadata.name}"]);
+      const live = new Set(r.stdout.split(/\s+/));
+      return namespaces.some((n) => live.has(n)) ? undefined : true;
+    }, 300_000, 500);
+  } finally {
+    t1 = performance.now();
+    thenDelete?.();
+  }
   await waitFor("the stack's CRDs gone", () => {
     const live = new Set(kubectl(["get", "crd", "-o", "jsonpath={.items[*].metadata.name}"]).stdout.split(/\s+/));
     return crds.some((c) => live.has(c)) ? undefined : true;
@@ -262,15 +266,9 @@ function kubectlNoopDiff(m: ReturnType<typeof writeManifests>): Timed {
  */
 async function kubectlDelete(m: ReturnType<typeof writeManifests>, n: number, log: (line: string) => void): Promise<void> {
   const del = (...what: string[]) => mustSucceed("kubectl", ["delete", "--ignore-not-found", "--wait=false", ...what]);
-  const deleteCrds = () => del(...m.crds.map((c) => `crd/${c}`));
   del("-f", m.rest);
   del(...m.namespaces.map((ns) => `namespace/${ns}`));
-  let crdsDeleted = false;
-  try {
-    await waitClean(`N=${n}: kubectl delete`, m.namespaces, m.crds, log, () => { crdsDeleted = true; deleteCrds(); });
-  } finally {
-    if (!crdsDeleted) deleteCrds();
-  }
+  await waitClean(`N=${n}: kubectl delete`, m.namespaces, m.crds, log, () => del(...m.crds.map((c) => `crd/${c}`)));
 }
 
 // -------------------------------------------------------- where time goes
