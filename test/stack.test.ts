@@ -36,6 +36,17 @@ const meta = (r: Registered) => {
 const spec = (r: Registered) => reveal<Record<string, unknown>>(r.inputs.spec);
 const urnOf = (r: Registered) => { assert.ok(r.urn, `${r.type} ${r.name} has no URN`); return r.urn; };
 
+/** Every Namespace the stack creates waits for every Flux CRD, so a destroy deletes the CRDs once the namespaces are gone. */
+function assertNamespacesBeforeCrds(mocks: RecordingMocks): void {
+  const crds = mocks.ofType(T.crd).map(urnOf);
+  const namespaces = mocks.ofType(T.namespace);
+  assert.ok(crds.length > 0 && namespaces.length >= 3, "Flux's CRDs, flux-system and the tenants' namespaces");
+  for (const n of namespaces) {
+    const missing = crds.filter((c) => !n.dependencies.includes(c));
+    assert.deepEqual(missing, [], `Namespace ${n.name} must wait for every Flux CRD (a CRD deleted while a namespace terminates can hang)`);
+  }
+}
+
 describe("stack program (capsule mode, two tenants)", function () {
   let mocks: RecordingMocks;
   let outputs: Record<string, unknown>;
@@ -134,6 +145,10 @@ describe("stack program (capsule mode, two tenants)", function () {
       for (const c of [...controllers, ...rbac]) assert.ok(r.dependencies.includes(urnOf(c)), `${r.name} must wait for ${c.type} ${c.name}`);
     }
     assert.equal(spec(mocks.one(T.kustomization, "flux-sync")).deletionPolicy, "Orphan", "flux-system keeps what it applied: Pulumi deletes Flux");
+  });
+
+  it("deletes the CRDs last: every namespace waits for them", () => {
+    assertNamespacesBeforeCrds(mocks);
   });
 
   it("namespaced Flux objects wait for the flux-system Namespace", () => {
@@ -289,6 +304,10 @@ describe("stack program (namespace mode)", () => {
     for (const rb of mocks.ofType(T.roleBinding).filter((r) => r.name.startsWith("dev-team-"))) {
       assert.ok(sync.dependencies.includes(urnOf(rb)), "the tenant sync waits for its RBAC");
     }
+  });
+
+  it("deletes the CRDs last: every namespace waits for them", () => {
+    assertNamespacesBeforeCrds(mocks);
   });
 
   it("makes ED25519 keys when asked", () => {

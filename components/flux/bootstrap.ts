@@ -89,7 +89,10 @@ export interface FluxBootstrapArgs {
 export class FluxBootstrap extends pulumi.ComponentResource {
   /** The namespace Flux runs in (`flux-system`), resolved once it exists. */
   public readonly namespace: pulumi.Output<string>;
-  /** The CRDs Flux installs; depend on them before creating Flux objects. */
+  /**
+   * The CRDs Flux installs; depend on them before creating Flux objects.
+   * Namespaces that depend on them too are deleted before them on destroy.
+   */
   public readonly crds: pulumi.Resource[];
   /**
    * Everything else Flux installs in the cluster: the controllers' Deployments,
@@ -118,18 +121,21 @@ export class FluxBootstrap extends pulumi.ComponentResource {
     const cleanPath = cleanRepoPath(args.path);
     const repoDir = [cleanPath, "flux-system"].filter((p) => p !== "").join("/");
 
-    // Order: Namespace, then CRDs and the rest; namespaced objects wait for the
-    // Namespace and custom objects for their CRDs, so a preview against an
-    // empty cluster plans every object.
-    const nsObject = render.objects.find((o) => o.kind === "Namespace" && o.metadata.name === FLUX_NAMESPACE);
-    const namespace = nsObject
-      ? (kubeResource(`${name}-${objectKey(nsObject)}`, nsObject, { parent: this, dependsOn: args.dependsOn ?? [] }) as k8s.core.v1.Namespace)
-      : undefined;
+    // Order: CRDs, then the Namespace, then the rest; namespaced objects wait
+    // for the Namespace and custom objects for their CRDs, so a preview
+    // against an empty cluster plans every object. A destroy goes the other
+    // way: the CRDs last, once the Namespace is gone. A CRD deleted while a
+    // namespace terminates can stay Terminating for minutes (README, "Deleting
+    // CRDs").
     // A Flux upgrade changes every CRD's schemas: the preview shows that a
     // CRD changes and its labels' new version, not thousands of schema lines.
     const crds = render.objects
       .filter(isCrd)
       .map((o) => kubeResource(`${name}-${objectKey(o)}`, o, { parent: this, hideDiffs: [CRD_SCHEMAS] }));
+    const nsObject = render.objects.find((o) => o.kind === "Namespace" && o.metadata.name === FLUX_NAMESPACE);
+    const namespace = nsObject
+      ? (kubeResource(`${name}-${objectKey(nsObject)}`, nsObject, { parent: this, dependsOn: [...(args.dependsOn ?? []), ...crds] }) as k8s.core.v1.Namespace)
+      : undefined;
     const installed: pulumi.Resource[] = [];
     for (const o of render.objects) {
       if (o === nsObject || isCrd(o)) continue;

@@ -37,9 +37,10 @@ export interface TenantArgs extends Omit<TenantRenderInput, "name"> {
   /** Deploy key title. Default `tenant <name> <project>/<stack>`. */
   readonly deployKeyTitle?: string;
   /**
-   * What the tenant's Flux and Capsule objects must wait for: typically
-   * `FluxBootstrap.crds` and `FluxBootstrap.controllers` (so a destroy
-   * deletes them while Flux still runs) and the {@link Capsule} component.
+   * What the tenant's namespaces and its Flux and Capsule objects must wait
+   * for: typically `FluxBootstrap.crds` and `FluxBootstrap.controllers` (so a
+   * destroy deletes them while Flux still runs, and the namespaces before
+   * the CRDs) and the {@link Capsule} component.
    */
   readonly dependsOn?: pulumi.Resource[];
   /**
@@ -102,10 +103,13 @@ export class Tenant extends pulumi.ComponentResource {
       ? { ownerReferences: [(capsuleTenant as k8s.apiextensions.CustomResource).metadata.uid.apply((uid) => ({ apiVersion: CAPSULE_API, kind: "Tenant", name: tenant, uid }))] }
       : {};
 
+    // The namespaces wait for what the tenant waits for (the Platform passes
+    // Flux's CRDs and controllers), so a destroy deletes them first: a CRD
+    // deleted while a namespace terminates can stay Terminating for minutes.
     const namespaces = new Map<string, k8s.core.v1.Namespace>();
     for (const o of render.namespaces) {
       const labels = { ...o.metadata.labels, ...capsuleLabel };
-      const namespace = kubeResource(`${name}-ns-${o.metadata.name}`, { ...o, metadata: { ...o.metadata, labels, ...capsuleOwner } }, { parent: this });
+      const namespace = kubeResource(`${name}-ns-${o.metadata.name}`, { ...o, metadata: { ...o.metadata, labels, ...capsuleOwner } }, { parent: this, dependsOn: after });
       namespaces.set(o.metadata.name, namespace as k8s.core.v1.Namespace);
     }
     const nsName = (ns: string) => namespaces.get(ns)!.metadata.name;
