@@ -26,7 +26,10 @@
 // more operations at once (PULUMI_PARALLEL), or one added back: the program
 // type-checked as it loads; and, given BENCH_BEFORE=<commit>,
 // the stack program of that commit (a git worktree sharing node_modules) on
-// the same stack, for a fix's before and after in one run.
+// the same stack, for a fix's before and after in one run. Each up is
+// followed by a `pulumi destroy` with the default settings, timed: it
+// differs between variants only where their programs (so their states'
+// dependencies) differ, as with BENCH_BEFORE.
 //
 // Time to tenants Ready (BENCH_READY_TENANTS, default 10): from `pulumi up`
 // starting to every tenant's Kustomization Ready=True with Flux's
@@ -590,7 +593,7 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
         }
       }
       const base = o.stats(times.get(variants[0]!.label)!).median;
-      out.push(`\`pulumi up\` at N = ${n} with one cost removed, ${o.variantRuns} runs each, interleaved, and the \`pulumi destroy\` after each:`, "",
+      out.push(`\`pulumi up\` at N = ${n} with one cost removed, ${o.variantRuns} runs each, interleaved, and the \`pulumi destroy\` after each (default settings: it differs only where a variant's program does, as BENCH_BEFORE's):`, "",
         "| variant | up s | saved s | destroy s |", "| --- | ---: | ---: | ---: |",
         ...variants.map((v) => {
           const s = o.stats(times.get(v.label)!);

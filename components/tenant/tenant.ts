@@ -38,9 +38,13 @@ export interface TenantArgs extends Omit<TenantRenderInput, "name"> {
   readonly deployKeyTitle?: string;
   /**
    * What the tenant's namespaces and its Flux and Capsule objects must wait
-   * for: typically `FluxBootstrap.crds` and `FluxBootstrap.controllers` (so a
-   * destroy deletes them while Flux still runs, and the namespaces before
-   * the CRDs) and the {@link Capsule} component.
+   * for: typically `FluxBootstrap.crds` and `FluxBootstrap.controllers` and
+   * the {@link Capsule} component. A destroy then deletes the tenant while
+   * Flux still runs (it clears the finalizers of the Flux objects in the
+   * tenant's namespaces) and its namespaces before the CRDs. The namespaces
+   * are created once the controllers have rolled out. Without the CRDs
+   * here, a destroy may delete them while these namespaces terminate, which
+   * can leave a CRD Terminating for minutes.
    */
   readonly dependsOn?: pulumi.Resource[];
   /**
@@ -104,8 +108,10 @@ export class Tenant extends pulumi.ComponentResource {
       : {};
 
     // The namespaces wait for what the tenant waits for (the Platform passes
-    // Flux's CRDs and controllers), so a destroy deletes them first: a CRD
-    // deleted while a namespace terminates can stay Terminating for minutes.
+    // Flux's CRDs and controllers and the Capsule component), so a destroy
+    // deletes them first: a CRD deleted while a namespace terminates can stay
+    // Terminating for minutes, and Flux must still run to clear the
+    // finalizers of what it applied in them.
     const namespaces = new Map<string, k8s.core.v1.Namespace>();
     for (const o of render.namespaces) {
       const labels = { ...o.metadata.labels, ...capsuleLabel };
