@@ -593,7 +593,7 @@ export async function engineBench(o: EngineOptions): Promise<EngineReport> {
         }
       }
       const base = o.stats(times.get(variants[0]!.label)!).median;
-      out.push(`\`pulumi up\` at N = ${n} with one cost removed, ${o.variantRuns} runs each, interleaved, and the \`pulumi destroy\` after each (default settings: it differs only where a variant's program does, as BENCH_BEFORE's):`, "",
+      out.push(`\`pulumi up\` at N = ${n} with one cost removed, ${o.variantRuns} runs each, interleaved, and the \`pulumi destroy\` after each (default settings):`, "",
         "| variant | up s | saved s | destroy s |", "| --- | ---: | ---: | ---: |",
         ...variants.map((v) => {
           const s = o.stats(times.get(v.label)!);

@@ -107,11 +107,8 @@ export class Tenant extends pulumi.ComponentResource {
       ? { ownerReferences: [(capsuleTenant as k8s.apiextensions.CustomResource).metadata.uid.apply((uid) => ({ apiVersion: CAPSULE_API, kind: "Tenant", name: tenant, uid }))] }
       : {};
 
-    // The namespaces wait for what the tenant waits for (the Platform passes
-    // Flux's CRDs and controllers and the Capsule component), so a destroy
-    // deletes them first: a CRD deleted while a namespace terminates can stay
-    // Terminating for minutes, and Flux must still run to clear the
-    // finalizers of what it applied in them.
+    // The namespaces wait for `dependsOn` too, so a destroy deletes them
+    // before the CRDs and while Flux runs (TenantArgs.dependsOn says why).
     const namespaces = new Map<string, k8s.core.v1.Namespace>();
     for (const o of render.namespaces) {
       const labels = { ...o.metadata.labels, ...capsuleLabel };
