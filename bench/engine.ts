@@ -114,6 +114,13 @@ function tenantsOf(n: number): TenantSpec[] {
 /** Every namespace a stack of `n` tenants makes, flux-system included. */
 const namespacesOf = (n: number) => ["flux-system", ...tenantsOf(n).map((t) => t.namespaces[0]!)];
 
+/** Throws unless Flux applied each tenant's repository (its one object, the ConfigMap `app`). */
+function assertAppliedByFlux(tenants: readonly TenantSpec[]): void {
+  for (const t of tenants) {
+    if (!getObject("configmap", "app", t.namespaces[0]!)) throw new Error(`${t.namespaces[0]}/app was not applied by Flux`);
+  }
+}
+
 function mustSucceed(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: "utf8", env: { ...process.env, KUBECONFIG }, maxBuffer: 256 << 20 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr || r.stdout}`);
@@ -370,9 +377,7 @@ async function timeToReady(dir: string, double: GitHubDouble, n: number, crds: r
   try {
     // Quiet (no progress lines), and Flux only watched, at its own pace.
     const { upMs, readyMs } = await bootstrap(lab, { watch: { timeoutMs: 600_000, everyMs: 250 } });
-    for (const t of tenants) {
-      if (!getObject("configmap", "app", t.namespaces[0]!)) throw new Error(`${t.namespaces[0]}/app was not applied by Flux`);
-    }
+    assertAppliedByFlux(tenants);
     log(`ready N=${n}: up ${sec(upMs)} s, all tenants Ready ${sec(readyMs)} s`);
     return { upMs, readyMs };
   } finally {
@@ -416,9 +421,7 @@ async function fluxCliToReady(dir: string, double: GitHubDouble, n: number, crds
       await fluxCreateTenant({ name: t.name, namespace: t.namespaces[0]!, url: doubleSshUrl(double, t.repository!), branch: "main", key: tenantKey });
     }
     const readyMs = performance.now() - t0;
-    for (const t of tenants) {
-      if (!getObject("configmap", "app", t.namespaces[0]!)) throw new Error(`${t.namespaces[0]}/app was not applied by Flux`);
-    }
+    assertAppliedByFlux(tenants);
     log(`peer N=${n}: flux bootstrap git ${sec(bootstrapMs)} s, all tenants Ready ${sec(readyMs)} s`);
     return { bootstrapMs, readyMs };
   } finally {

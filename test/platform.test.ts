@@ -22,12 +22,11 @@ describe("Platform", () => {
     const args = platformArgs();
     args.flux = { ...args.flux, path: "../etc" };
     args.tenants = [{ ...args.tenants[0]!, name: "Dev_Team" }, args.tenants[1]!];
-    assert.throws(() => new Platform("prod", args), (err: Error) => {
-      assert.equal(err.name, "ArgumentError");
-      assert.equal(err.message, 'Platform "prod": 2 problems:\n' +
+    assert.throws(() => new Platform("prod", args), {
+      name: "ArgumentError",
+      message: 'Platform "prod": 2 problems:\n' +
         "  - flux.path \"../etc\" must not contain '..'; give the directory from the repository root\n" +
-        '  - tenants[0] "Dev_Team": name "Dev_Team" is not a DNS-1123 label (lower-case letters, digits and \'-\', starting and ending with a letter or digit)');
-      return true;
+        '  - tenants[0] "Dev_Team": name "Dev_Team" is not a DNS-1123 label (lower-case letters, digits and \'-\', starting and ending with a letter or digit)',
     });
     assert.throws(() => new Platform("prod", { ...platformArgs(), tenancy: "vcluster" as "capsule" }),
       /Platform "prod": tenancy is "vcluster"; use one of "capsule", "namespace"/);

@@ -280,35 +280,32 @@ describe("trust boundary: what accepted values become", () => {
 describe("trust boundary: components used directly refuse the same values", () => {
   const manifests = fs.readFileSync(FIXTURE, "utf8");
 
-  it("FluxBootstrap: a repository with '..' and a custom host without keys, registering nothing", async () => {
+  /** `construct` throws exactly `message` (or a message matching it), and nothing reaches the engine. */
+  async function refusedRegisteringNothing(construct: () => unknown, message: string | RegExp): Promise<void> {
     const mocks = await useMocks();
-    const { FluxBootstrap } = await import("../components");
-    assert.throws(() => new FluxBootstrap("flux", {
-      version: "v2.7.5", manifests, owner: "acme", repository: "fleet/..", path: "clusters/dev", sshHost: "git.example.com",
-    }), (err: Error) => {
-      assert.equal(err.message, "FluxBootstrap \"flux\": 2 problems:\n" +
-        `  - repository "fleet/.." ${REPO_RULE}\n` +
-        "  - knownHosts is required with sshHost \"git.example.com\": GitHub's host keys would never verify it, so `pulumi up` would succeed and " +
-        "Flux would fail to fetch; give that host's keys (from ssh-keyscan, checked against the server's own record)");
-      return true;
-    });
+    assert.throws(construct, typeof message === "string" ? { message } : message);
     await settle(mocks);
     assert.deepEqual(mocks.resources, []);
+  }
+
+  it("FluxBootstrap: a repository with '..' and a custom host without keys, registering nothing", async () => {
+    const { FluxBootstrap } = await import("../components");
+    await refusedRegisteringNothing(() => new FluxBootstrap("flux", {
+      version: "v2.7.5", manifests, owner: "acme", repository: "fleet/..", path: "clusters/dev", sshHost: "git.example.com",
+    }), "FluxBootstrap \"flux\": 2 problems:\n" +
+      `  - repository "fleet/.." ${REPO_RULE}\n` +
+      "  - knownHosts is required with sshHost \"git.example.com\": GitHub's host keys would never verify it, so `pulumi up` would succeed and " +
+      "Flux would fail to fetch; give that host's keys (from ssh-keyscan, checked against the server's own record)");
   });
 
   it("Tenant: a tenant named default and a kube-* namespace, registering nothing", async () => {
-    const mocks = await useMocks();
     const { Tenant } = await import("../components");
-    assert.throws(() => new Tenant("default", { mode: "capsule", namespaces: ["kube-ops"], owner: "acme", repository: "team", branch: "a..b" }),
-      (err: Error) => {
-        assert.equal(err.message, "Tenant \"default\": 3 problems:\n" +
-          "  - name \"default\" is the name of a Kubernetes or Flux system account, and the tenant's reconciler would take it; choose another tenant name\n" +
-          "  - namespaces[0] \"kube-ops\" is reserved for the platform; give the tenant its own namespace\n" +
-          "  - branch \"a..b\" is not a valid git branch name: it contains '..'");
-        return true;
-      });
-    await settle(mocks);
-    assert.deepEqual(mocks.resources, []);
+    await refusedRegisteringNothing(
+      () => new Tenant("default", { mode: "capsule", namespaces: ["kube-ops"], owner: "acme", repository: "team", branch: "a..b" }),
+      "Tenant \"default\": 3 problems:\n" +
+      "  - name \"default\" is the name of a Kubernetes or Flux system account, and the tenant's reconciler would take it; choose another tenant name\n" +
+      "  - namespaces[0] \"kube-ops\" is reserved for the platform; give the tenant its own namespace\n" +
+      "  - branch \"a..b\" is not a valid git branch name: it contains '..'");
   });
 
   it("Tenant: named like the lockdown's default account it was given", async () => {
@@ -319,42 +316,28 @@ describe("trust boundary: components used directly refuse the same values", () =
   });
 
   it("DeployKey: a repository path, registering nothing", async () => {
-    const mocks = await useMocks();
     const { DeployKey } = await import("../components");
-    assert.throws(() => new DeployKey("k", { repository: "../orgs/acme", title: "t\r\n", secretNamespace: "ns", secretName: "git" }),
-      (err: Error) => {
-        assert.equal(err.message, "DeployKey \"k\": 2 problems:\n" +
-          `  - repository "../orgs/acme" ${REPO_RULE}\n` +
-          "  - title must be non-empty text without control characters");
-        return true;
-      });
-    await settle(mocks);
-    assert.deepEqual(mocks.resources, []);
+    await refusedRegisteringNothing(
+      () => new DeployKey("k", { repository: "../orgs/acme", title: "t\r\n", secretNamespace: "ns", secretName: "git" }),
+      "DeployKey \"k\": 2 problems:\n" +
+      `  - repository "../orgs/acme" ${REPO_RULE}\n` +
+      "  - title must be non-empty text without control characters");
   });
 
   it("DeployKey: an Output where a checked string belongs, registering nothing", async () => {
-    const mocks = await useMocks();
     const { DeployKey } = await import("../components");
     const pulumi = await import("@pulumi/pulumi");
-    assert.throws(() => new DeployKey("k", {
+    await refusedRegisteringNothing(() => new DeployKey("k", {
       repository: pulumi.output("../../orgs/acme/keys") as unknown as string, title: "t", secretNamespace: "ns", secretName: "git", knownHosts: "@cert-authority * junk",
-    }), (err: Error) => {
-      assert.equal(err.message, "DeployKey \"k\": 2 problems:\n" +
-        "  - repository must be a plain string, known before anything is created (not an Output or a promise)\n" +
-        "  - knownHosts line 1 is not \"hosts keytype base64-key\" (as ssh-keyscan prints it)");
-      return true;
-    });
-    await settle(mocks);
-    assert.deepEqual(mocks.resources, []);
+    }), "DeployKey \"k\": 2 problems:\n" +
+      "  - repository must be a plain string, known before anything is created (not an Output or a promise)\n" +
+      "  - knownHosts line 1 is not \"hosts keytype base64-key\" (as ssh-keyscan prints it)");
   });
 
   it("Capsule: a chart version that is not semver, registering nothing", async () => {
-    const mocks = await useMocks();
     const { Capsule } = await import("../components");
-    assert.throws(() => new Capsule("c", { install: true, version: "0.14", reconcilers: [] }),
+    await refusedRegisteringNothing(() => new Capsule("c", { install: true, version: "0.14", reconcilers: [] }),
       /^ArgumentError: Capsule "c": version "0\.14" is not a semantic version; use the chart's version, e\.g\. 0\.14\.0$/);
-    await settle(mocks);
-    assert.deepEqual(mocks.resources, []);
   });
 });
 
