@@ -141,6 +141,21 @@ describe("GitHub workflows", function () {
     }
   });
 
+  it("set up the Go of lab/toolchain/lib.sh before npm run setup, which builds and checks the Go modules with it", () => {
+    const goVersion = /^GO_VERSION=(\S+)$/m.exec(fs.readFileSync(path.join(root, "lab/toolchain/lib.sh"), "utf8"))?.[1];
+    assert.ok(goVersion, "lib.sh names GO_VERSION");
+    for (const file of ["preview.yml", "up.yml"]) {
+      const steps = Object.values(load(file).jobs)[0]!.steps;
+      const setupGo = steps.findIndex((s) => s.uses?.startsWith("actions/setup-go@"));
+      assert.ok(setupGo >= 0, `${file}: a setup-go step`);
+      const goMod = String(steps[setupGo]!.with?.["go-version-file"]);
+      assert.match(goMod, /^lab\/toolchain\/go\/[^/]+\/go\.mod$/, `${file}: the version from one of the toolchain's go.mod files`);
+      assert.match(fs.readFileSync(path.join(root, goMod), "utf8"), new RegExp(`^go ${goVersion.replace(/\./g, "\\.")}$`, "m"), `${file}: ${goMod} names go ${goVersion}`);
+      assert.equal(steps[setupGo]!.with?.cache, false, `${file}: no Go cache carried between runs`);
+      assert.ok(setupGo < steps.findIndex((s) => s.run === "npm run setup"), `${file}: before npm run setup`);
+    }
+  });
+
   describe("split by trust (README \"Security model\")", () => {
     /** Every secret a workflow names, read from its text (so no reference escapes the YAML walk). */
     const secretsOf = (file: string) => new Set([...read(file).matchAll(/secrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1]!));
