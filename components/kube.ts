@@ -73,7 +73,7 @@ export function forceApply<M extends object>(metadata: M): M & { annotations: Re
  * the condition's observedGeneration), for at most `timeoutSeconds`; past it
  * the up fails on that object, named by its resource name.
  */
-export function untilReady(timeoutSeconds: number): Record<string, string> {
+function untilReady(timeoutSeconds: number): Record<string, string> {
   return { "pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": String(timeoutSeconds) };
 }
 

@@ -116,7 +116,7 @@ export function previewComment(events: readonly EngineEvent[], stack: string, co
 }
 
 /** The hidden first line the workflow finds its comment for a stack by. */
-export function marker(stack: string): string {
+function marker(stack: string): string {
   return `<!-- flux-capsule-preview:${token(stack)} -->`;
 }
 

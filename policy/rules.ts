@@ -39,25 +39,25 @@ export const TYPES = {
 } as const;
 
 /** Capsule's Tenant, at any API version. */
-export const CAPSULE_TENANT_TYPE = /^kubernetes:capsule\.clastix\.io\/v[0-9a-z]+:Tenant$/;
+const CAPSULE_TENANT_TYPE = /^kubernetes:capsule\.clastix\.io\/v[0-9a-z]+:Tenant$/;
 /** Flux's Kustomization and HelmRelease, at any API version. */
-export const FLUX_RECONCILER_TYPE = /^kubernetes:(kustomize\.toolkit\.fluxcd\.io\/v[0-9a-z]+:Kustomization|helm\.toolkit\.fluxcd\.io\/v[0-9a-z]+:HelmRelease)$/;
+const FLUX_RECONCILER_TYPE = /^kubernetes:(kustomize\.toolkit\.fluxcd\.io\/v[0-9a-z]+:Kustomization|helm\.toolkit\.fluxcd\.io\/v[0-9a-z]+:HelmRelease)$/;
 
 /** Labels that mark a namespace as a tenant's (Flux's `flux create tenant`, Capsule). */
-export const TENANT_LABELS: readonly string[] = ["toolkit.fluxcd.io/tenant", "capsule.clastix.io/tenant"];
+const TENANT_LABELS: readonly string[] = ["toolkit.fluxcd.io/tenant", "capsule.clastix.io/tenant"];
 
 /**
  * Namespaces whose ServiceAccounts are the platform's, not a tenant's: the
  * Flux and Capsule namespaces and `kube-system` (every other `kube-*` counts
  * as platform too).
  */
-export const DEFAULT_PLATFORM_NAMESPACES: readonly string[] = [FLUX_NAMESPACE, "capsule-system", "kube-system"];
+const DEFAULT_PLATFORM_NAMESPACES: readonly string[] = [FLUX_NAMESPACE, "capsule-system", "kube-system"];
 
 /** Roles no tenant subject may be bound to, whatever the stack defines: full control of everything. */
-export const DEFAULT_FORBIDDEN_ROLES: readonly string[] = ["cluster-admin"];
+const DEFAULT_FORBIDDEN_ROLES: readonly string[] = ["cluster-admin"];
 
 /** Verbs that let a subject grant itself more than it has (RBAC's escalation checks bypassed). */
-export const ESCALATING_VERBS: readonly string[] = ["escalate", "bind", "impersonate"];
+const ESCALATING_VERBS: readonly string[] = ["escalate", "bind", "impersonate"];
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -306,10 +306,10 @@ export interface SecretConfig extends FluxConfig {
 export const DEFAULT_SECRET_CONFIG: SecretConfig = { ...DEFAULT_FLUX_CONFIG, allowedNamespaces: [] };
 
 /** Secret keys that hold an SSH private key: Flux's Git secret and kubernetes.io/ssh-auth. */
-export const PRIVATE_KEY_FIELDS: readonly string[] = ["identity", "ssh-privatekey"];
+const PRIVATE_KEY_FIELDS: readonly string[] = ["identity", "ssh-privatekey"];
 
 /** Whether a Secret's inputs hold a private key (judged by its keys and type, never by the secret values). */
-export function holdsPrivateKey(props: Record<string, unknown>): boolean {
+function holdsPrivateKey(props: Record<string, unknown>): boolean {
   if (props.type === "kubernetes.io/ssh-auth") return true;
   return [props.data, props.stringData].some((d) => Object.keys(obj(d)).some((k) => PRIVATE_KEY_FIELDS.includes(k)));
 }

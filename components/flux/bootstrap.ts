@@ -6,7 +6,7 @@ import { DEFAULT_BRANCH, DEFAULT_LOCKDOWN, DEFAULT_READY_TIMEOUT_SECONDS, DEFAUL
 import { isCustomObject, kubeResource, objectKey, waitingForReady } from "../kube";
 import { GitHubWriteQueue, KeyAlgorithm, sshRepoUrl } from "../shared";
 import { argumentErrorOf, assertValidArgs, cleanRepoPath, FLUX_NAMESPACE } from "../validation";
-import { isCrd } from "./manifests";
+import { DEFAULT_MANIFESTS_SOURCE, isCrd } from "./manifests";
 import { FluxRender, renderFlux } from "./render";
 import { SYNC_NAME } from "./repo-files";
 import { fluxBootstrapProblems } from "./validate";
@@ -253,7 +253,7 @@ export function checkFluxBootstrap(name: string, args: FluxBootstrapArgs): FluxR
     render = renderFlux({
       version: args.version,
       manifests: args.manifests,
-      manifestsSource: args.manifestsSource ?? "install.yaml",
+      manifestsSource: args.manifestsSource ?? DEFAULT_MANIFESTS_SOURCE,
       manifestsSha256: args.manifestsSha256,
       componentsExtra: args.componentsExtra,
       lockdown: args.lockdown ?? DEFAULT_LOCKDOWN,

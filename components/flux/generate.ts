@@ -27,7 +27,7 @@ import { Document, isMap, isScalar, parseAllDocuments, Scalar, stringify, visit 
 import { DEFAULT_NETWORK_POLICY } from "../defaults";
 import { KubeObject, ManifestError } from "../shared";
 import { FLUX_NAMESPACE } from "../validation";
-import { COMPONENT_LABEL, selectComponents, VERSION_LABEL } from "./manifests";
+import { COMPONENT_LABEL, DEFAULT_MANIFESTS_SOURCE, selectComponents, VERSION_LABEL } from "./manifests";
 
 /** The controller that receives events; its address is every other controller's `--events-addr`. */
 const NOTIFICATION_CONTROLLER = "notification-controller";
@@ -225,7 +225,7 @@ export function generateComponents(manifests: string, options: GenerateOptions):
     if (o !== null && typeof o === "object") parsed.push({ doc, o });
   }
   // The controllers' objects and the shared ones (selectComponents names a controller the release lacks).
-  const selected = new Set(selectComponents(parsed.map((d) => d.o), options.components, options.source ?? "install.yaml"));
+  const selected = new Set(selectComponents(parsed.map((d) => d.o), options.components, options.source ?? DEFAULT_MANIFESTS_SOURCE));
   const keepPolicies = options.networkPolicy ?? DEFAULT_NETWORK_POLICY;
   const rank = (o: KubeObject): number | undefined => {
     if (!selected.has(o)) return undefined;

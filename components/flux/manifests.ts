@@ -24,6 +24,9 @@ export const COMPONENT_LABEL = "app.kubernetes.io/component";
  */
 export const VERSION_LABEL = "app.kubernetes.io/version";
 
+/** What errors call manifests given as text without saying where they came from. */
+export const DEFAULT_MANIFESTS_SOURCE = "install.yaml";
+
 /** Where a Flux release publishes its all-in-one manifest. */
 export function releaseManifestUrl(version: string): string {
   return `https://github.com/fluxcd/flux2/releases/download/${version}/install.yaml`;

@@ -14,16 +14,12 @@ export interface SyncSpec {
   readonly path: string;
   /** Name of the Secret holding the deploy key. */
   readonly secretName: string;
-  /** GitRepository poll interval. Flux's bootstrap default is `1m0s`. */
-  readonly sourceInterval?: string;
-  /** Kustomization reconcile interval. Flux's bootstrap default is `10m0s`. */
-  readonly kustomizationInterval?: string;
 }
 
 /** The name Flux's bootstrap gives its own source and Kustomization. */
 export const SYNC_NAME = "flux-system";
 
-/** The GitRepository and Kustomization that make Flux reconcile the platform repo. */
+/** The GitRepository and Kustomization that make Flux reconcile the platform repo, at `flux bootstrap`'s intervals. */
 export function syncObjects(spec: SyncSpec): [KubeObject, KubeObject] {
   return [
     {
@@ -31,7 +27,7 @@ export function syncObjects(spec: SyncSpec): [KubeObject, KubeObject] {
       kind: "GitRepository",
       metadata: { name: SYNC_NAME, namespace: FLUX_NAMESPACE },
       spec: {
-        interval: spec.sourceInterval ?? "1m0s",
+        interval: "1m0s",
         ref: { branch: spec.branch },
         secretRef: { name: spec.secretName },
         url: spec.url,
@@ -42,7 +38,7 @@ export function syncObjects(spec: SyncSpec): [KubeObject, KubeObject] {
       kind: "Kustomization",
       metadata: { name: SYNC_NAME, namespace: FLUX_NAMESPACE },
       spec: {
-        interval: spec.kustomizationInterval ?? "10m0s",
+        interval: "10m0s",
         path: kustomizationPath(spec.path),
         prune: true,
         sourceRef: { kind: "GitRepository", name: SYNC_NAME },
@@ -60,7 +56,7 @@ export function syncObjects(spec: SyncSpec): [KubeObject, KubeObject] {
  * dropping finalizers). It also keeps a hand-deleted flux-system from
  * uninstalling Flux.
  */
-export const SYNC_DELETION_POLICY = "Orphan";
+const SYNC_DELETION_POLICY = "Orphan";
 
 /**
  * What the platform's kustomization.yaml patches into flux-system's

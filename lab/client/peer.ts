@@ -74,7 +74,7 @@ export interface FluxCliTenant {
  * Secret `flux create source git` makes), and its Kustomization reconciled
  * as the tenant's account. Each waits for Ready, as the CLI does by default.
  */
-export function fluxCreateTenantArgs(t: FluxCliTenant): string[][] {
+function fluxCreateTenantArgs(t: FluxCliTenant): string[][] {
   return [
     ["create", "tenant", t.name, `--with-namespace=${t.namespace}`],
     ["create", "source", "git", t.name, `--namespace=${t.namespace}`, `--url=${t.url}`, `--branch=${t.branch}`,

@@ -222,7 +222,7 @@ export const WEBHOOK_CERT_DIR = "/tmp/k8s-webhook-server/serving-certs";
  * wrote it to: an arg naming a path under it is rewritten, and Capsule's
  * webhook certificates (mounted at {@link WEBHOOK_CERT_DIR}) are read from there.
  */
-export function localArgs(controller: string, args: readonly string[], lb: Loopback, mounts: Readonly<Record<string, string>> = {}): string[] {
+function localArgs(controller: string, args: readonly string[], lb: Loopback, mounts: Readonly<Record<string, string>> = {}): string[] {
   const ports = lb.ports[controller];
   if (!ports) throw new Error(`no loopback ports for ${controller}`);
   const inCluster = /^--(events-addr|storage-path|storage-addr|storage-adv-addr|metrics-addr|health-addr|webhook-port|webhook-cert-path)=/;
@@ -315,7 +315,7 @@ export function planFor(d: Deployment, tools: Tools, lb: Loopback, secrets: Secr
 }
 
 /** A command line as a shell would read it back. */
-export function shellLine(words: readonly string[]): string {
+function shellLine(words: readonly string[]): string {
   return words.map((w) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`)).join(" ");
 }
 
