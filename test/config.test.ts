@@ -4,7 +4,7 @@ import * as path from "node:path";
 import * as util from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { ConfigError, parseStackConfig, RawStackConfig } from "../components/config";
+import { CONFIG_KEYS, ConfigError, parseStackConfig, RawStackConfig } from "../components/config";
 import { GitHubWriteQueue, ManifestError, UserError } from "../components/shared";
 import { ArgumentError, argumentErrorOf, assertValidArgs } from "../components/validation";
 import { baseConfig, stackError } from "./harness";
@@ -198,5 +198,31 @@ describe("user errors", () => {
     const wrapped = argumentErrorOf("FluxBootstrap", "flux", new ManifestError("install.yaml: holds no Kubernetes objects"));
     assert.ok(wrapped instanceof ArgumentError);
     assert.equal(wrapped.message, 'FluxBootstrap "flux": install.yaml: holds no Kubernetes objects');
+  });
+});
+
+describe("Pulumi.yaml's list of config keys (what a misspelt key's error points to)", () => {
+  const text = fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8");
+  const contract = text.slice(text.indexOf("# The stack config contract"));
+  const block = (from: RegExp, to: RegExp) => {
+    const start = contract.search(from);
+    const rest = contract.slice(start + 1);
+    return contract.slice(start, start + 1 + rest.search(to));
+  };
+
+  it("names every key of the schema, each under its object", () => {
+    assert.ok(contract.length > 0 && contract !== text, "Pulumi.yaml has the contract comment");
+    const flux = block(/^# {3}flux-capsule:flux /m, /^# {3}flux-capsule:/m);
+    for (const key of CONFIG_KEYS.flux) assert.match(flux, new RegExp(`^# {5}${key} `, "m"), `flux.${key}`);
+    assert.equal([...flux.matchAll(/^# {5}(\w+) /gm)].length, CONFIG_KEYS.flux.length, "no flux key the schema lacks");
+    const capsule = block(/^# {3}flux-capsule:capsule /m, /^# {3}flux-capsule:(?!capsule)/m);
+    for (const key of CONFIG_KEYS.capsule) assert.match(capsule, new RegExp(`\\b${key} \\(`), `capsule.${key}`);
+    const tenantsAt = contract.search(/^# {3}flux-capsule:tenants /m);
+    const tenants = contract.slice(tenantsAt, contract.indexOf("}", tenantsAt) + 1);
+    const listed = [...tenants.matchAll(/(\w+)\??[,}]/g)].map((m) => m[1]);
+    assert.deepEqual([...listed].sort(), [...CONFIG_KEYS.tenant].sort(), "the tenant keys");
+    for (const key of ["flux", "tenancy", "capsule", "reservedNamespaces", "tenants"]) {
+      assert.match(contract, new RegExp(`^# {3}flux-capsule:${key} `, "m"), `flux-capsule:${key}`);
+    }
   });
 });
