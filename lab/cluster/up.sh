@@ -11,6 +11,8 @@
 # Env: FLUX_CAPSULE_LAB (state dir, default /tmp/flux-capsule-lab);
 # FLUX_CAPSULE_LAB_KEEP_ON_FAIL=1 leaves a failed start running for inspection.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=../pki.sh
+source "$LAB_ROOT/lab/pki.sh"
 
 FAILED_COMPONENT=
 
@@ -104,47 +106,21 @@ kubectl_lab() { "${BIN[kubectl]}" --kubeconfig "$LAB_KUBECONFIG" "$@"; }
 
 PKI=$LAB_STATE/pki
 
-# new_ca NAME -> self-signed EC P-256 CA.
-new_ca() {
-  openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -keyout "$PKI/$1.key" -out "$PKI/$1.crt" -days 3650 -sha256 -subj "/CN=$LAB_NAME-$1" \
-    -addext "basicConstraints=critical,CA:TRUE" \
-    -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
-}
-
-# new_cert NAME SUBJECT EXTKEYUSAGE [SAN] -> EC P-256 key + cert signed by
-# the CA named in $CA (default: ca).
-new_cert() {
-  local name=$1 subj=$2 eku=$3 san=${4:-} ca=${CA:-ca}
-  local ext="basicConstraints=critical,CA:FALSE
-keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=$eku
-subjectKeyIdentifier=hash
-authorityKeyIdentifier=keyid"
-  [ -z "$san" ] || ext+=$'\n'"subjectAltName=$san"
-  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -keyout "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr" 2>/dev/null
-  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" \
-    -set_serial "0x$(openssl rand -hex 16)" -days 825 -sha256 \
-    -extfile <(printf '%s\n' "$ext") -out "$PKI/$name.crt" 2>/dev/null
-  rm -f "$PKI/$name.csr"
-}
-
 make_pki() {
   mkdir -p "$PKI"
-  new_ca ca
-  new_cert apiserver "/CN=kube-apiserver" serverAuth \
+  pki_ca "$PKI" ca "$LAB_NAME-ca"
+  pki_cert "$PKI" apiserver ca "/CN=kube-apiserver" serverAuth \
     "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:${LAB_SERVICE_CIDR%.*/*}.1"
-  new_cert admin "/O=system:masters/CN=admin" clientAuth
-  new_cert kube-controller-manager "/CN=system:kube-controller-manager" clientAuth
-  new_cert kube-scheduler "/CN=system:kube-scheduler" clientAuth
-  new_cert kwok "/O=system:masters/CN=kwok-controller" clientAuth
+  pki_cert "$PKI" admin ca "/O=system:masters/CN=admin" clientAuth
+  pki_cert "$PKI" kube-controller-manager ca "/CN=system:kube-controller-manager" clientAuth
+  pki_cert "$PKI" kube-scheduler ca "/CN=system:kube-scheduler" clientAuth
+  pki_cert "$PKI" kwok ca "/O=system:masters/CN=kwok-controller" clientAuth
   # Serving certs for the controller-manager's and scheduler's health ports.
-  new_cert kcm-serving "/CN=kube-controller-manager" serverAuth "DNS:localhost,IP:127.0.0.1"
-  new_cert scheduler-serving "/CN=kube-scheduler" serverAuth "DNS:localhost,IP:127.0.0.1"
+  pki_cert "$PKI" kcm-serving ca "/CN=kube-controller-manager" serverAuth "DNS:localhost,IP:127.0.0.1"
+  pki_cert "$PKI" scheduler-serving ca "/CN=kube-scheduler" serverAuth "DNS:localhost,IP:127.0.0.1"
   # Aggregation layer (front proxy): its own CA, as kubeadm does.
-  new_ca front-proxy-ca
-  CA=front-proxy-ca new_cert front-proxy-client "/CN=front-proxy-client" clientAuth
+  pki_ca "$PKI" front-proxy-ca "$LAB_NAME-front-proxy-ca"
+  pki_cert "$PKI" front-proxy-client front-proxy-ca "/CN=front-proxy-client" clientAuth
   # ServiceAccount token signing key pair.
   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$PKI/sa.key" 2>/dev/null
   openssl pkey -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null

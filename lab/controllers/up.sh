@@ -35,6 +35,8 @@
 #
 # Env: FLUX_CAPSULE_LAB (lab state dir), CTRL_*_PORT (see lib.sh).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=../pki.sh
+source "$CTRL_ROOT/lab/pki.sh"
 
 usage() {
   sed -n 's/^#   //p' "${BASH_SOURCE[0]}" | head -n 2 >&2
@@ -158,20 +160,13 @@ up_flux() {
 
 TLS=$CTRL_STATE/capsule-tls
 
+# make_webhook_cert -> Capsule's webhook serving certificate (SAN IP:127.0.0.1)
+# and its CA, kept across runs.
 make_webhook_cert() {
   [ -s "$TLS/tls.crt" ] && [ -s "$TLS/tls.key" ] && [ -s "$TLS/ca.crt" ] && return 0
   mkdir -p "$TLS"
-  openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -keyout "$TLS/ca.key" -out "$TLS/ca.crt" -days 825 -sha256 -subj "/CN=capsule-lab-webhook-ca" \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -keyout "$TLS/tls.key" -subj "/CN=capsule-webhook" -out "$TLS/tls.csr" 2>/dev/null
-  openssl x509 -req -in "$TLS/tls.csr" -CA "$TLS/ca.crt" -CAkey "$TLS/ca.key" \
-    -set_serial "0x$(openssl rand -hex 16)" -days 825 -sha256 -out "$TLS/tls.crt" \
-    -extfile <(printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
-      "extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost") 2>/dev/null
-  rm -f "$TLS/tls.csr"
-  chmod 600 "$TLS"/*.key
+  pki_ca "$TLS" ca capsule-lab-webhook-ca
+  pki_cert "$TLS" tls ca "/CN=capsule-webhook" serverAuth "IP:127.0.0.1,DNS:localhost"
 }
 
 # capsule_users_yaml -> the spec.users list entries.
