@@ -80,8 +80,12 @@ const stackSchema = z.object({
   tenants: z.array(tenantSchema).default([]),
 });
 
-/** The keys of the config's objects, for the test that keeps {@link PlatformArgs} the same shape. */
+/**
+ * The keys of the config and of its objects, for the tests that keep
+ * {@link PlatformArgs} the same shape and Pulumi.yaml's list of keys whole.
+ */
 export const CONFIG_KEYS = {
+  stack: Object.keys(stackSchema.shape),
   flux: Object.keys(fluxSchema.shape),
   capsule: Object.keys(capsuleSchema.shape),
   tenant: Object.keys(tenantSchema.shape),

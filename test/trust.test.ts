@@ -280,7 +280,7 @@ describe("trust boundary: what accepted values become", () => {
 describe("trust boundary: components used directly refuse the same values", () => {
   const manifests = fs.readFileSync(FIXTURE, "utf8");
 
-  /** `construct` throws exactly `message` (or a message matching it), and nothing reaches the engine. */
+  /** `construct` throws exactly `message` (for a RegExp: `String(err)`, name included, matches it), and nothing reaches the engine. */
   async function refusedRegisteringNothing(construct: () => unknown, message: string | RegExp): Promise<void> {
     const mocks = await useMocks();
     assert.throws(construct, typeof message === "string" ? { message } : message);

@@ -150,7 +150,12 @@ describe("GitHub workflows", function () {
       assert.ok(setupGo >= 0, `${file}: a setup-go step`);
       const goMod = String(steps[setupGo]!.with?.["go-version-file"]);
       assert.match(goMod, /^lab\/toolchain\/go\/[^/]+\/go\.mod$/, `${file}: the version from one of the toolchain's go.mod files`);
-      assert.match(fs.readFileSync(path.join(root, goMod), "utf8"), new RegExp(`^go ${goVersion.replace(/\./g, "\\.")}$`, "m"), `${file}: ${goMod} names go ${goVersion}`);
+      assert.equal(steps[setupGo]!.with?.["go-version"], undefined, `${file}: no go-version (setup-go would prefer it to the file)`);
+      const goModText = fs.readFileSync(path.join(root, goMod), "utf8");
+      assert.match(goModText, new RegExp(`^go ${goVersion.replace(/\./g, "\\.")}$`, "m"), `${file}: ${goMod} names go ${goVersion}`);
+      assert.doesNotMatch(goModText, /^toolchain /m, `${file}: ${goMod} has no toolchain line (setup-go would install that version instead)`);
+      const checkout = steps.findIndex((s) => s.uses?.startsWith("actions/checkout@"));
+      assert.ok(checkout >= 0 && checkout < setupGo, `${file}: after the checkout that holds ${goMod}`);
       assert.equal(steps[setupGo]!.with?.cache, false, `${file}: no Go cache carried between runs`);
       assert.ok(setupGo < steps.findIndex((s) => s.run === "npm run setup"), `${file}: before npm run setup`);
     }

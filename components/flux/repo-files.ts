@@ -14,12 +14,16 @@ export interface SyncSpec {
   readonly path: string;
   /** Name of the Secret holding the deploy key. */
   readonly secretName: string;
+  /** GitRepository poll interval. Flux's bootstrap default is `1m0s`. */
+  readonly sourceInterval?: string;
+  /** Kustomization reconcile interval. Flux's bootstrap default is `10m0s`. */
+  readonly kustomizationInterval?: string;
 }
 
 /** The name Flux's bootstrap gives its own source and Kustomization. */
 export const SYNC_NAME = "flux-system";
 
-/** The GitRepository and Kustomization that make Flux reconcile the platform repo, at `flux bootstrap`'s intervals. */
+/** The GitRepository and Kustomization that make Flux reconcile the platform repo. */
 export function syncObjects(spec: SyncSpec): [KubeObject, KubeObject] {
   return [
     {
@@ -27,7 +31,7 @@ export function syncObjects(spec: SyncSpec): [KubeObject, KubeObject] {
       kind: "GitRepository",
       metadata: { name: SYNC_NAME, namespace: FLUX_NAMESPACE },
       spec: {
-        interval: "1m0s",
+        interval: spec.sourceInterval ?? "1m0s",
         ref: { branch: spec.branch },
         secretRef: { name: spec.secretName },
         url: spec.url,
@@ -38,7 +42,7 @@ export function syncObjects(spec: SyncSpec): [KubeObject, KubeObject] {
       kind: "Kustomization",
       metadata: { name: SYNC_NAME, namespace: FLUX_NAMESPACE },
       spec: {
-        interval: "10m0s",
+        interval: spec.kustomizationInterval ?? "10m0s",
         path: kustomizationPath(spec.path),
         prune: true,
         sourceRef: { kind: "GitRepository", name: SYNC_NAME },
