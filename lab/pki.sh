@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The lab's certificates, with openssl: EC P-256 keys, a CA per purpose, and
 # leaf certificates it signs. Source it; do not run it. Used by
-# lab/cluster/up.sh (the cluster's PKI) and lab/controllers/capsule.sh (Capsule's
+# lab/cluster/state.sh (the cluster's PKI) and lab/controllers/capsule.sh (Capsule's
 # webhook serving certificate).
 
 # pki_ca DIR NAME CN -> DIR/NAME.key and DIR/NAME.crt, a self-signed CA.
