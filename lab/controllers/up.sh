@@ -24,7 +24,7 @@
 # (self-signed CA, SAN IP:127.0.0.1); spec.users is the group
 # capsule.clastix.io plus each --capsule-user (KIND is User, Group or
 # ServiceAccount; a ServiceAccount NAME is system:serviceaccount:NS:SA).
-# Capsule's flags are up.sh's own (the lab's stacks do not apply its Deployment).
+# Capsule's flags are up.sh's own, in capsule.sh (the lab's stacks do not apply its Deployment).
 #
 # --capsule-chart instead leaves Capsule to `pulumi up` (capsule.install: true,
 # from the chart in Capsule's module, with lab/client/capsule.ts's values) and
