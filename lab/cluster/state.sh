@@ -27,7 +27,7 @@ make_pki() {
   # ServiceAccount token signing key pair.
   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$PKI/sa.key" 2>/dev/null
   openssl pkey -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
-  chmod 600 "$PKI"/*.key
+  chmod 600 "$PKI/sa.key" # pki.sh made the others 0600
 }
 
 # write_kubeconfig FILE CERTNAME USER CONTEXT -> a self-contained kubeconfig (certs embedded).
