@@ -10,7 +10,7 @@
 #   bash lab/toolchain/build.sh live    the Flux controllers (Flux v2.9.5's and v2.7.3's), the older
 #                                       Flux release and the flux CLI:
 #                                       the rest of `all`, for the live-Flux suites (isolation, day2,
-#                                       release, bench); CI builds it while the other suites run
+#                                       release, peer, bench); CI builds it while the other suites run
 #   bash lab/toolchain/build.sh all     suites + live (what CI builds cold)
 #
 # Measure a cold build with an empty cache of its own:

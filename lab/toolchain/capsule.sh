@@ -39,8 +39,8 @@ build_capsule() {
     -ldflags "-s -w -X $v.Version=$ver -X $v.GitTag=$ver -X $v.GitCommit=$commit -X $v.GitDirty= -X $v.GitRepo=$MOD -X $v.BuildTime=$(date -u +%FT%TZ)" \
     "$MOD/cmd/controller"
   # The chart's crds/ also holds *.patch Helm templates (conversion webhook
-  # wiring); only the plain CRDs are copied, lab/controllers/up.sh wires
-  # conversion itself.
+  # wiring); only the plain CRDs are copied: the lab runs no conversion
+  # webhook and speaks v1beta2 (the storage version) only.
   install_crds "$dir/charts/capsule/crds" "$out"
 }
 
