@@ -36,9 +36,22 @@ export function reveal<T = unknown>(value: unknown): T {
   return value as T;
 }
 
-/** Fake public keys: distinct per resource so equality tests mean something. */
-function fakePublicKey(name: string): string {
-  return `ecdsa-sha2-nistp384 AAAAFAKE${Buffer.from(name).toString("base64")}\n`;
+/** The OpenSSH key type the tls provider gives each algorithm (and ECDSA curve) it can write in OpenSSH form. */
+const OPENSSH_KEY_TYPES: Readonly<Record<string, string>> = {
+  RSA: "ssh-rsa", ED25519: "ssh-ed25519",
+  "ECDSA P256": "ecdsa-sha2-nistp256", "ECDSA P384": "ecdsa-sha2-nistp384", "ECDSA P521": "ecdsa-sha2-nistp521",
+};
+
+/**
+ * Fake public keys: of the type the key's inputs ask for (the tls provider's
+ * default curve, P224, has no OpenSSH form) and distinct per resource, so
+ * equality tests mean something.
+ */
+function fakePublicKey(name: string, inputs: Record<string, unknown>): string {
+  const algorithm = inputs.algorithm === "ECDSA" ? `ECDSA ${String(inputs.ecdsaCurve ?? "P224")}` : String(inputs.algorithm);
+  const type = OPENSSH_KEY_TYPES[algorithm];
+  if (!type) throw new Error(`tls PrivateKey ${name}: ${algorithm} has no OpenSSH public key`);
+  return `${type} AAAAFAKE${Buffer.from(name).toString("base64")}\n`;
 }
 
 /**
@@ -57,7 +70,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     const state: Record<string, unknown> = { ...args.inputs };
     switch (args.type) {
       case "tls:index/privateKey:PrivateKey":
-        state.publicKeyOpenssh = fakePublicKey(args.name);
+        state.publicKeyOpenssh = fakePublicKey(args.name, args.inputs as Record<string, unknown>);
         state.privateKeyOpenssh = `-----BEGIN OPENSSH PRIVATE KEY-----\nFAKE ${args.name}\n-----END OPENSSH PRIVATE KEY-----\n`;
         state.publicKeyFingerprintSha256 = `SHA256:fake-${args.name}`;
         break;

@@ -152,13 +152,16 @@ describe("lockdown", () => {
     const kustomization = parse(r.files["kustomization.yaml"]) as { resources: string[]; patches: { patch: string; target: { kind: string; name: string } }[] };
     assert.deepEqual(kustomization.resources, ["gotk-components.yaml", "gotk-sync.yaml"]);
     const patched = committed.map((o) => {
-      let out = structuredClone(o);
+      const out = structuredClone(o);
       for (const p of kustomization.patches) {
         if (p.target.kind !== o.kind || !new RegExp(`^${p.target.name}$`).test(o.metadata.name)) continue;
         for (const op of parse(p.patch) as { op: string; path: string; value: string }[]) {
           assert.equal(op.op, "add");
           assert.equal(op.path, "/spec/template/spec/containers/0/args/-");
-          out = applyArgPatches([out], [{ arg: op.value, controllers: [o.metadata.name] }])[0]!;
+          // What kustomize does with an `add` at `args/-`: append to the first container's list.
+          const args = (out.spec as { template: { spec: { containers: { args?: string[] }[] } } }).template.spec.containers[0]!.args;
+          assert.ok(Array.isArray(args), `${o.metadata.name}: kustomize cannot append to a missing args list`);
+          args.push(op.value);
         }
       }
       return out;

@@ -67,6 +67,7 @@ describe("stack program (capsule mode, two tenants)", function () {
   });
 
   it("makes ECDSA P-384 keys by default", () => {
+    assert.equal(mocks.ofType(T.privateKey).length, 3, "one key per deploy key");
     for (const k of mocks.ofType(T.privateKey)) assert.deepEqual(k.inputs, { algorithm: "ECDSA", ecdsaCurve: "P384" });
   });
 
@@ -303,7 +304,9 @@ describe("stack program (namespace mode)", () => {
       assert.ok(subjects.some((s) => s.namespace === "dev-team-apps"), "the home reconciler can act here");
     }
     const sync = mocks.one(T.kustomization, "dev-team-sync");
-    for (const rb of mocks.ofType(T.roleBinding).filter((r) => r.name.startsWith("dev-team-"))) {
+    const bindings = mocks.ofType(T.roleBinding).filter((r) => r.name.startsWith("dev-team-"));
+    assert.equal(bindings.length, 2, "one RoleBinding per dev-team namespace");
+    for (const rb of bindings) {
       assert.ok(sync.dependencies.includes(urnOf(rb)), "the tenant sync waits for its RBAC");
     }
   });
@@ -313,7 +316,9 @@ describe("stack program (namespace mode)", () => {
   });
 
   it("makes ED25519 keys when asked", () => {
+    assert.equal(mocks.ofType(T.privateKey).length, 3, "one key per deploy key");
     for (const k of mocks.ofType(T.privateKey)) assert.deepEqual(k.inputs, { algorithm: "ED25519" });
+    for (const k of mocks.ofType(T.deployKey)) assert.match(String(reveal(k.inputs.key)), /^ssh-ed25519 \S+$/, `${k.name}: the registered key is the ED25519 one`);
   });
 });
 

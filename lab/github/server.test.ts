@@ -96,6 +96,20 @@ describe('GitHub double helpers', function () {
   });
 });
 
+/**
+ * The double's sshd pid. sshd writes its pid file just after the "Server
+ * listening" line that the double waits for, so the file may lag a moment.
+ */
+async function sshdPidOf(dataDir: string): Promise<number> {
+  const pidFile = path.join(dataDir, 'ssh', 'sshd.pid');
+  for (let i = 0; i < 100; i++) {
+    const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+    if (pid > 0) return pid;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`sshd wrote no pid to ${pidFile} within 5 s`);
+}
+
 describe('GitHub double', function () {
   let tmp: string;
   let double: GitHubDouble;
@@ -151,8 +165,7 @@ describe('GitHub double', function () {
     roKey = await keygen(tmp, 'ro_key');
     rwKey = await keygen(tmp, 'rw_key');
     otherKey = await keygen(tmp, 'other_key');
-    const pidText = await readFile(path.join(double.dataDir, 'ssh', 'sshd.pid'), 'utf8').catch(() => '');
-    sshdPid = Number(pidText.trim()) || undefined;
+    sshdPid = await sshdPidOf(double.dataDir);
   });
 
   after(async function () {
@@ -486,6 +499,7 @@ describe('GitHub double', function () {
       assert.deepEqual(double.listKeys(OWNER, OTHER), []);
       const r = await clone(otherKey.priv, OTHER, path.join(tmp, 'clone-other-2'));
       assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /Permission denied \(publickey\)/);
     });
 
     it('keeps keys and repositories across a restart of the double', async function () {
@@ -501,7 +515,7 @@ describe('GitHub double', function () {
       const r = await clone(rwKey.priv, REPO, path.join(tmp, 'clone-after-restart'));
       assert.equal(r.code, 0, r.stderr);
       assert.equal(await readFile(path.join(tmp, 'clone-after-restart', 'after-push.txt'), 'utf8'), 'x');
-      sshdPid = Number((await readFile(path.join(dataDir, 'ssh', 'sshd.pid'), 'utf8')).trim()) || undefined;
+      sshdPid = await sshdPidOf(dataDir);
     });
   });
 });
