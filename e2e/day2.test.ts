@@ -19,7 +19,7 @@ import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
 import { canI, getObject, kubectl, kubectlOk, LAB_FLUX_VERSION, labFlux, labInstallYaml, OLDER_FLUX_VERSION, releaseFlux, removeSuiteDir, secretData, sharedTempDir, short, useLab, waitFor } from "../lab/client/lab";
 import { changes, LabStack, PLATFORM_REPO, TenantSpec } from "../lab/client/stack";
 import { configMap, DEV, kustomization, Mode, printTable, resetDev, Row as ThreatRow, runThreat, sa, seedBranch, threats, yaml } from "../lab/client/threats";
-import { TenantWatch, WatchedTenant, WatchReport } from "../lab/client/watch";
+import { assertWatched, TenantWatch, WatchedTenant, WatchReport } from "../lab/client/watch";
 
 const TOKEN = "e2e-token";
 const say = (line: string) => process.stdout.write(`      ${line}\n`);
@@ -112,6 +112,7 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
       row.ok = o.tenantImpact !== undefined || (row.notReady === 0 && row.authErrors === 0);
       if (o.tenantImpact !== undefined) row.result += ` (not counted against the goal: ${o.tenantImpact})`;
       else {
+        assertWatched(report, name);
         assert.equal(row.notReady, 0, `${name}: tenant seconds not Ready ${JSON.stringify(report.notReadySeconds)}`);
         assert.equal(row.authErrors, 0, `${name}: fetch auth errors: ${report.messages.join(" | ")}`);
       }
@@ -485,6 +486,7 @@ describe("day two: routine changes with Flux running, capsule mode", function ()
       assert.deepEqual(state(), before, `${what}: nothing changed`);
       const seconds = Math.round((performance.now() - t0) / 1000);
       const report = await watch.stop();
+      assertWatched(report, what);
       const notReady = Object.values(report.notReadySeconds).reduce((x, y) => x + y, 0);
       assert.equal(notReady + report.authErrors, 0, `${what}: tenants kept reconciling (${JSON.stringify(report.notReadySeconds)}, ${report.authErrors} auth errors)`);
       rows.push({ scenario: what, preview: "refused", upSeconds: seconds, notReady, authErrors: report.authErrors,

@@ -58,11 +58,19 @@ function rbacMatrix(user: string, own: string[], foreign: string[]): Record<stri
   return result;
 }
 
-/** Every deploy key title appears once per repository: no key was registered twice. */
-function assertOneKeyPerConsumer(double: GitHubDouble): void {
-  for (const repo of ["fleet-infra", "ops-fleet"]) {
-    const titles = double.listKeys(OWNER, repo).map((k) => k.title);
-    assert.equal(new Set(titles).size, titles.length, `duplicate deploy keys on ${repo}: ${titles.join(", ")}`);
+/**
+ * No deploy key registered twice or left behind: each repository's keys on
+ * GitHub are exactly the public keys the cluster's Secrets hold for it
+ * (flux-system's, and each tenant's of the stack's config).
+ */
+function assertKeysAreTheSecrets(double: GitHubDouble, tenants: readonly TenantSpec[]): void {
+  const typeAndKey = (k: string) => k.trim().split(/\s+/).slice(0, 2).join(" ");
+  const held: Record<string, string[]> = { "fleet-infra": [secretData("flux-system", "flux-system")["identity.pub"]!], "ops-fleet": [] };
+  for (const t of tenants) (held[t.repository ?? "fleet-infra"] ??= []).push(secretData(`${t.name}-deploy-key`, t.namespaces[0]!)["identity.pub"]!);
+  for (const [repo, keys] of Object.entries(held)) {
+    const registered = double.listKeys(OWNER, repo);
+    assert.deepEqual(registered.map((k) => typeAndKey(k.key)).sort(), keys.map(typeAndKey).sort(),
+      `${repo}: the deploy keys on GitHub (${registered.map((k) => k.title).join(", ")}) are not the ${keys.length} the cluster holds`);
   }
 }
 
@@ -195,6 +203,7 @@ describe("engine e2e: namespace mode", function () {
     }
     const push = gitWithKey(secret.identity!, double.knownHosts, ["push", "origin", "HEAD:main"], path.join(work, "fleet"));
     assert.notEqual(push.status, 0, "push with the read-only key must fail");
+    assert.match(push.stderr, /marked as read only/, "the push is refused for the key's access, not for another reason");
     say(`checked: clone over SSH with the platform key works; push is refused (${push.stderr.trim().split("\n")[0]})`);
 
     for (const t of TENANTS) {
@@ -306,7 +315,7 @@ describe("engine e2e: namespace mode", function () {
     say(`rerun: ${JSON.stringify(rerun)}`);
     assert.deepEqual(changes(await lab.up(true)), {}, "converged");
     assert.equal(double.listKeys(OWNER, "fleet-infra").filter((k) => k.title.startsWith("tenant retry-team ")).length, 0);
-    assertOneKeyPerConsumer(double);
+    assertKeysAreTheSecrets(double, lab.tenants);
   });
 
   it("8b. pulumi up killed with SIGKILL midway: cancel, refresh and up converge without duplicate keys", async () => {
@@ -325,7 +334,7 @@ describe("engine e2e: namespace mode", function () {
     say(`up --refresh: ${JSON.stringify(up)}`);
     assert.deepEqual(changes(await lab.up(true)), {}, "converged");
     assert.ok(getObject("kustomizations.kustomize.toolkit.fluxcd.io", "kill-team", "kill-team-apps"));
-    assertOneKeyPerConsumer(double);
+    assertKeysAreTheSecrets(double, lab.tenants);
     say("checked: converged, one deploy key per repository consumer");
     await lab.setTenants(TENANTS);
     await lab.up();
@@ -335,8 +344,11 @@ describe("engine e2e: namespace mode", function () {
     const extra: TenantSpec = { name: "restart-team", namespaces: ["restart-team-apps"], sharedRepository: true };
     await double.createBranch(OWNER, "fleet-infra", "restart-team");
     await lab.setTenants([...TENANTS, extra]);
-    const running = lab.up().then(() => "succeeded", (e: Error) => `failed: ${e.message.split("\n").find((l) => /error/i.test(l))?.trim().slice(0, 140) ?? ""}`);
+    let settled = false;
+    const running = lab.up().then(() => "succeeded", (e: Error) => `failed: ${e.message.split("\n").find((l) => /error/i.test(l))?.trim().slice(0, 140) ?? ""}`)
+      .finally(() => { settled = true; });
     await new Promise((r) => setTimeout(r, 4000));
+    assert.equal(settled, false, "the up was still running when the apiserver restart began");
     execFileSync("bash", [path.join(ROOT, "lab/cluster/restart.sh"), "kube-apiserver", "3"], { stdio: "inherit" });
     say(`up during the restart: ${await running}`);
     const rerun = changes(await lab.up(true));
@@ -345,7 +357,7 @@ describe("engine e2e: namespace mode", function () {
     assert.ok(getObject("namespace", "restart-team-apps"));
     await lab.setTenants(TENANTS);
     await lab.up();
-    assertOneKeyPerConsumer(double);
+    assertKeysAreTheSecrets(double, lab.tenants);
   });
 
   it("9. destroy removes everything", async () => {

@@ -192,6 +192,8 @@ function suite(mode: Mode): void {
       fs.writeFileSync(path.join(probe, "kustomization.yaml"), kustomization([env.remoteBase]));
       const built = kubectl(["kustomize", probe]);
       say(`remote base ${env.remoteBase}: kubectl kustomize outside Flux ${/remote-cm/.test(built.stdout) ? "builds it (reachable)" : "FAILED: " + short(built.stderr)}`);
+      // Else threat 3's denial would prove only that the base cannot be fetched.
+      assert.match(built.stdout, /remote-cm/, `the remote base must be reachable outside Flux: ${short(built.stderr)}`);
       for (const t of list) {
         rows.push(await runThreat(env.dev, mode, t));
         if (t.id === "7b") rows.push(await runIsolationOfFailures(env.dev, env.ops, mode));

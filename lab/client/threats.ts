@@ -95,7 +95,7 @@ export function threats(remoteBase: string): Threat[] {
       id: "3", title: "remote base (git over http on loopback)",
       expected: { capsule: "rejected (--no-remote-bases)", namespace: "rejected (--no-remote-bases)" },
       resources: ["app.yaml", remoteBase],
-      check: (_m, s) => denied(s, /not in or below|remote/i, [["configmap", "remote-cm", DEV.home]]),
+      check: (_m, s) => denied(s, /is not in or below/, [["configmap", "remote-cm", DEV.home]]),
     },
     {
       id: "4a", title: "ConfigMap in the other tenant's namespace",

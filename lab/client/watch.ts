@@ -3,6 +3,7 @@
 // GitRepository's fetch result once a second, and asks source-controller to
 // fetch every few seconds, so a key GitHub no longer accepts shows up as an
 // error within the scenario rather than at the next interval.
+import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { GITREPO, KS } from "./flux";
@@ -33,8 +34,18 @@ export interface WatchReport {
   readonly authErrors: number;
   /** The distinct failure messages seen, `<namespace>/<name>: <message>`. */
   readonly messages: readonly string[];
-  /** Samples that could not be read (kubectl failed). */
+  /** Samples that could not be read (kubectl failed); why the first of them failed is in {@link messages}. */
   readonly unreadable: number;
+}
+
+/**
+ * Fails unless the watcher saw what it reports on: at least one sample, and
+ * none that kubectl could not read. Zero seconds not Ready means nothing
+ * from a watcher that read nothing.
+ */
+export function assertWatched(report: WatchReport, what: string): void {
+  assert.ok(report.samples > 0, `${what}: the watcher took no sample`);
+  assert.equal(report.unreadable, 0, `${what}: ${report.unreadable} of the watcher's samples could not be read: ${report.messages.join(" | ")}`);
 }
 
 interface FluxObject {
@@ -112,8 +123,8 @@ export class TenantWatch {
         const counter = states.includes("True") ? undefined : states.includes("Unknown") ? this.reconciling : this.notReady;
         counter?.set(t.name, (counter.get(t.name) ?? 0) + this.everyMs / 1000);
       }
-    } catch {
-      this.unreadable++;
+    } catch (e) {
+      if (this.unreadable++ === 0) this.messages.add(`unreadable sample: ${(e as Error).message.replace(/\s+/g, " ").slice(0, 200)}`);
     } finally {
       this.busy = false;
     }
