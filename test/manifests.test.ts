@@ -1,4 +1,4 @@
-// The install manifest is untrusted input: the release rules (components/flux/release.ts),
+// The install manifest is untrusted input: the release rules (components/flux/release/),
 // the download and file limits, and what errors may show (components/flux/manifests.ts).
 import * as assert from "node:assert/strict";
 import { createHash } from "node:crypto";
