@@ -347,7 +347,8 @@ describe("engine e2e: namespace mode", function () {
     let settled = false;
     const running = lab.up().then(() => "succeeded", (e: Error) => `failed: ${e.message.split("\n").find((l) => /error/i.test(l))?.trim().slice(0, 140) ?? ""}`)
       .finally(() => { settled = true; });
-    await new Promise((r) => setTimeout(r, 4000));
+    // Mid-run: the up has begun creating the new tenant's objects and has the rest still to do.
+    await waitFor("the up to create namespace restart-team-apps", () => getObject("namespace", "restart-team-apps") ? true : undefined, 120_000, 250);
     assert.equal(settled, false, "the up was still running when the apiserver restart began");
     execFileSync("bash", [path.join(ROOT, "lab/cluster/restart.sh"), "kube-apiserver", "3"], { stdio: "inherit" });
     say(`up during the restart: ${await running}`);

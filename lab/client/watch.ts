@@ -32,7 +32,7 @@ export interface WatchReport {
   readonly reconcilingSeconds: Readonly<Record<string, number>>;
   /** Samples in which a GitRepository (a tenant's or flux-system) failed to fetch for want of authentication. */
   readonly authErrors: number;
-  /** The distinct failure messages seen, `<namespace>/<name>: <message>`. */
+  /** The distinct failure messages seen (`<Kind> <namespace>/<name>: <message>`), and why the first unreadable sample failed. */
   readonly messages: readonly string[];
   /** Samples that could not be read (kubectl failed); why the first of them failed is in {@link messages}. */
   readonly unreadable: number;
@@ -40,12 +40,14 @@ export interface WatchReport {
 
 /**
  * Fails unless the watcher saw what it reports on: at least one sample, and
- * none that kubectl could not read. Zero seconds not Ready means nothing
- * from a watcher that read nothing.
+ * at most one in ten that kubectl could not read (a transient API error is
+ * not the tenants'; a watcher that mostly read nothing vouches for nothing).
+ * Zero seconds not Ready means nothing from a watcher that read nothing.
  */
 export function assertWatched(report: WatchReport, what: string): void {
   assert.ok(report.samples > 0, `${what}: the watcher took no sample`);
-  assert.equal(report.unreadable, 0, `${what}: ${report.unreadable} of the watcher's samples could not be read: ${report.messages.join(" | ")}`);
+  assert.ok(report.unreadable * 10 <= report.samples,
+    `${what}: ${report.unreadable} of the watcher's samples could not be read, against ${report.samples} read: ${report.messages.join(" | ")}`);
 }
 
 interface FluxObject {

@@ -18,7 +18,7 @@ export const FREE = null;
  */
 export type Shape = null | { readonly [field: string]: Shape } | readonly [Shape];
 
-/** Values allowed for a label or annotation; `FREE` for any (the version label has its own rule). */
+/** Values allowed for a label or annotation; `FREE` for any (the version label has its own rule, `versionProblems` in index.ts). */
 type Allowed = readonly string[] | typeof FREE;
 export type Allowlist = Readonly<Record<string, Allowed>>;
 

@@ -105,7 +105,7 @@ const RELEASE_KINDS: Readonly<Record<string, KindRule>> = {
  * naming the object; empty when they are a release's. Pure. Each
  * `app.kubernetes.io/version` label present must equal `version`; a release's
  * own install.yaml carries none, so their absence is not a problem here
- * ({@link loadFluxManifests} asks for a pinned hash instead).
+ * (`loadFluxManifests` in `../manifests` asks for a pinned hash instead).
  */
 export function releaseProblems(objects: readonly KubeObject[], version: string): string[] {
   return [...contentProblems(objects), ...versionProblems(objects, version)];

@@ -26,6 +26,11 @@ export const CLUSTER_ROLES: readonly string[] = ["crd-controller", "flux-edit", 
 export const CLUSTER_ROLE_BINDINGS: readonly string[] = ["cluster-reconciler", "crd-controller"];
 export const CLI_SUFFIX = `-${FLUX_NAMESPACE}`;
 
+/** True for a release's name, or the `flux install` spelling of it (suffixed `-flux-system`). */
+export function isFluxName(name: string, names: readonly string[]): boolean {
+  return names.some((n) => name === n || name === n + CLI_SUFFIX);
+}
+
 // The two reconcilers apply arbitrary objects, so a release makes them
 // cluster-admin; the other controllers (source-controller serves artifacts,
 // notification-controller receives webhooks) never are.
@@ -53,9 +58,4 @@ export const CONTROLLER_LABELS: Allowlist = { ...COMMON_LABELS, "control-plane":
 
 /** Prometheus finds the controllers' metrics by these. */
 export const POD_ANNOTATIONS: Allowlist = { "prometheus.io/scrape": ["true"], "prometheus.io/port": ["8080"] };
-
-/** True for a release's name, or the `flux install` spelling of it (suffixed `-flux-system`). */
-export function isFluxName(name: string, names: readonly string[]): boolean {
-  return names.some((n) => name === n || name === n + CLI_SUFFIX);
-}
 
