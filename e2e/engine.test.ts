@@ -5,7 +5,7 @@ import * as assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
+import { GitHubDouble, keyBody, OWNER, startDouble } from "../lab/client/github";
 import { removeCapsuleResidue } from "../lab/client/flux";
 import { canI, descendants, getObject, gitWithKey, kubectl, kubectlOk, LAB_FLUX_VERSION, removeSuiteDir, ROOT, secretData, sharedTempDir, useLab, waitFor } from "../lab/client/lab";
 import { changes, engineEnv, LabStack, TenantSpec } from "../lab/client/stack";
@@ -64,12 +64,11 @@ function rbacMatrix(user: string, own: string[], foreign: string[]): Record<stri
  * (flux-system's, and each tenant's of the stack's config).
  */
 function assertKeysAreTheSecrets(double: GitHubDouble, tenants: readonly TenantSpec[]): void {
-  const typeAndKey = (k: string) => k.trim().split(/\s+/).slice(0, 2).join(" ");
   const held: Record<string, string[]> = { "fleet-infra": [secretData("flux-system", "flux-system")["identity.pub"]!], "ops-fleet": [] };
   for (const t of tenants) (held[t.repository ?? "fleet-infra"] ??= []).push(secretData(`${t.name}-deploy-key`, t.namespaces[0]!)["identity.pub"]!);
   for (const [repo, keys] of Object.entries(held)) {
     const registered = double.listKeys(OWNER, repo);
-    assert.deepEqual(registered.map((k) => typeAndKey(k.key)).sort(), keys.map(typeAndKey).sort(),
+    assert.deepEqual(registered.map((k) => keyBody(k.key)).sort(), keys.map(keyBody).sort(),
       `${repo}: the deploy keys on GitHub (${registered.map((k) => k.title).join(", ")}) are not the ${keys.length} the cluster holds`);
   }
 }

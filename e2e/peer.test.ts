@@ -18,7 +18,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { renderFlux } from "../components/flux/render";
 import { Branch, controllerRunning, controllers, dropFluxFinalizers, fetchesNow, fluxCli, fluxCliAsync, KS, readyTrue, stopFlux, stopRunner } from "../lab/client/flux";
-import { GitHubDouble, OWNER, startDouble } from "../lab/client/github";
+import { GitHubDouble, keyBody, OWNER, startDouble } from "../lab/client/github";
 import { getObject, kubectl, LAB_DIR, LAB_FLUX_VERSION, labInstallYaml, removeSuiteDir, secretData, sharedTempDir, short, useLab } from "../lab/client/lab";
 import { bootstrapArgs, doubleSshUrl, FluxBootstrapGit, fluxBootstrapGit, fluxCreateTenant, KeyFile, newKeyFile } from "../lab/client/peer";
 import { changes, CLUSTER_PATH, LabStack, PLATFORM_REPO } from "../lab/client/stack";
@@ -143,8 +143,7 @@ describe("the flux CLI as a peer: flux bootstrap git, byte identity, adoption by
       await readyTrue(KS, "flux-system", "flux-system");
       await readyTrue(KS, STACK_TENANT.name, STACK_TENANT.namespaces[0]!);
       say(`  deploy keys on ${PLATFORM_REPO}: ${keys().join(", ")}`);
-      const typeAndKey = (k: string) => k.trim().split(/\s+/).slice(0, 2).join(" ");
-      assert.equal(typeAndKey(secretData("flux-system", "flux-system")["identity.pub"]!), typeAndKey(bootstrapKey.publicKey),
+      assert.equal(keyBody(secretData("flux-system", "flux-system")["identity.pub"]!), keyBody(bootstrapKey.publicKey),
         "after update 1 the cluster still holds bootstrap's key");
       // Update 2: without it, the stack's own read-only key replaces the adopted one.
       await lab.setFlux({ adoptDeployKeyId: undefined });

@@ -11,6 +11,11 @@ export type { GitHubDouble };
 export type GitHubApi = Pick<GitHubDouble,
   "baseUrl" | "apiUrl" | "owner" | "sshPort" | "knownHosts" | "branchSha" | "readFile" | "createBranch">;
 
+/** A public key as GitHub compares keys: `<type> <base64>`, without its comment or line break. */
+export function keyBody(publicKey: string): string {
+  return publicKey.trim().split(/\s+/).slice(0, 2).join(" ");
+}
+
 /** The organisation every lab double serves. */
 export const OWNER = "acme";
 
